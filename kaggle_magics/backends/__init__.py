@@ -1,0 +1,44 @@
+"""Backend selection: ``--backend``, ``%config KaggleMagics.backend``, ``[tool.kaggle_magics] backend``,
+``$KAGGLE_MAGICS_BACKEND``; otherwise ``kaggle`` when credentials exist, else ``local`` (said in one line)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from .. import config
+from ..errors import ConfigError
+from .base import Backend
+
+__all__ = ["Backend", "choose_backend_name", "get_backend"]
+
+
+def choose_backend_name(*explicit: str | None, notify: Callable[[str], None] | None = None) -> str:
+    """The backend to use: the first explicit choice, then the environment, then credentials decide."""
+    name = config.first(*explicit, os.environ.get(config.ENV_BACKEND))
+    if name:
+        name = name.strip().lower()
+        if name not in config.BACKENDS:
+            raise ConfigError(
+                f"unknown backend {name!r}", hint="use one of: " + ", ".join(config.BACKENDS)
+            )
+        return name
+    source = config.credentials_source()
+    if source:
+        return "kaggle"
+    if notify:
+        notify("kaggle-magics: no Kaggle credentials found, using the embedded local Kaggle (--backend local)")
+    return "local"
+
+
+def get_backend(name: str, **options: object) -> Backend:
+    """Build the backend called ``name``. Imports its module only now (the Kaggle client is heavy)."""
+    if name == "kaggle":
+        from .kaggle import KaggleBackend
+
+        return KaggleBackend(**options)  # type: ignore[arg-type]
+    if name == "local":
+        from .local import LocalBackend
+
+        return LocalBackend(**options)  # type: ignore[arg-type]
+    raise ConfigError(f"unknown backend {name!r}", hint="use one of: " + ", ".join(config.BACKENDS))

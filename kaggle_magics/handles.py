@@ -1,0 +1,205 @@
+"""References to Kaggle things: kernels, datasets, models, competitions.
+
+Each parses from the string a user types, validates every part, names the bad part and the expected form
+when it does not fit, and turns back into that string with ``str()``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .errors import InvalidRef
+
+# Kaggle user names and slugs: letters, digits and hyphens (slugs are made by slugify); we accept
+# underscores and dots as Kaggle's own clients do, and reject spaces, slashes and empty parts.
+_PART = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
+
+MODEL_FRAMEWORKS = (
+    "tensorFlow1", "tensorFlow2", "tfLite", "tfJs", "pyTorch", "jax", "flax", "pax", "maxText", "gemmaCpp",
+    "ggml", "gguf", "coral", "scikitLearn", "mxnet", "onnx", "keras", "transformers", "api", "other",
+    "tensorRtLlm", "triton", "vllm",
+)
+_FRAMEWORKS_BY_KEY = {f.lower(): f for f in MODEL_FRAMEWORKS}
+
+
+def _part(value: str, what: str, text: str, form: str) -> str:
+    if not value:
+        raise InvalidRef(f"{text!r}: the {what} is empty", hint=f"expected {form}")
+    if not _PART.match(value):
+        raise InvalidRef(
+            f"{text!r}: the {what} {value!r} may hold only letters, digits, '-', '_' and '.'",
+            hint=f"expected {form}",
+        )
+    return value
+
+
+def _version(value: str, text: str, form: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise InvalidRef(f"{text!r}: the version {value!r} is not a positive whole number", hint=f"expected {form}")
+    return int(value)
+
+
+def _split(text: str, counts: tuple[int, ...], form: str) -> list[str]:
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidRef("an empty reference", hint=f"expected {form}")
+    parts = text.strip().strip("/").split("/")
+    if len(parts) not in counts:
+        raise InvalidRef(f"{text!r} has {len(parts)} part(s)", hint=f"expected {form}")
+    return parts
+
+
+@dataclass(frozen=True)
+class KernelRef:
+    """``owner/slug[/version]``: a notebook (kernel) on Kaggle."""
+
+    owner: str
+    slug: str
+    version: int | None = None
+
+    FORM = "owner/kernel-slug or owner/kernel-slug/VERSION (the slug from the notebook's URL)"
+
+    @classmethod
+    def parse(cls, text: str, *, default_owner: str | None = None) -> KernelRef:
+        parts = _split(text, (1, 2, 3), cls.FORM)
+        if len(parts) == 1:
+            if not default_owner:
+                raise InvalidRef(f"{text!r} names no owner", hint=f"expected {cls.FORM}, or set an owner")
+            parts = [default_owner, *parts]
+        owner = _part(parts[0], "owner", text, cls.FORM)
+        slug = _part(parts[1], "kernel slug", text, cls.FORM)
+        if len(slug) < 5:
+            raise InvalidRef(f"{text!r}: the kernel slug {slug!r} is shorter than 5 characters", hint=cls.FORM)
+        version = _version(parts[2], text, cls.FORM) if len(parts) == 3 else None
+        return cls(owner, slug, version)
+
+    @property
+    def id(self) -> str:
+        """``owner/slug`` without the version (what kernel-metadata.json's ``id`` holds)."""
+        return f"{self.owner}/{self.slug}"
+
+    @property
+    def url(self) -> str:
+        return f"https://www.kaggle.com/code/{self.owner}/{self.slug}"
+
+    def with_version(self, version: int | None) -> KernelRef:
+        return KernelRef(self.owner, self.slug, version)
+
+    def __str__(self) -> str:
+        return self.id if self.version is None else f"{self.id}/{self.version}"
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    """``owner/slug[/version]``: a dataset."""
+
+    owner: str
+    slug: str
+    version: int | None = None
+
+    FORM = "owner/dataset-slug or owner/dataset-slug/VERSION"
+
+    @classmethod
+    def parse(cls, text: str, *, default_owner: str | None = None) -> DatasetRef:
+        parts = _split(text, (1, 2, 3), cls.FORM)
+        if len(parts) == 1:
+            if not default_owner:
+                raise InvalidRef(f"{text!r} names no owner", hint=f"expected {cls.FORM}, or set an owner")
+            parts = [default_owner, *parts]
+        owner = _part(parts[0], "owner", text, cls.FORM)
+        slug = _part(parts[1], "dataset slug", text, cls.FORM)
+        version = _version(parts[2], text, cls.FORM) if len(parts) == 3 else None
+        return cls(owner, slug, version)
+
+    @property
+    def id(self) -> str:
+        return f"{self.owner}/{self.slug}"
+
+    @property
+    def url(self) -> str:
+        return f"https://www.kaggle.com/datasets/{self.owner}/{self.slug}"
+
+    def __str__(self) -> str:
+        return self.id if self.version is None else f"{self.id}/{self.version}"
+
+
+def _framework(value: str, text: str, form: str) -> str:
+    _part(value, "framework", text, form)
+    if value.lower() not in _FRAMEWORKS_BY_KEY:
+        raise InvalidRef(f"{text!r}: unknown framework {value!r}", hint="one of: " + ", ".join(MODEL_FRAMEWORKS))
+    return value  # Kaggle matches frameworks case-insensitively; keep the user's spelling
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """``owner/model/framework/variation[/version]``: a model instance (variation), optionally one version.
+
+    ``model_sources`` in kernel-metadata.json needs the version; uploads take the handle without it.
+    """
+
+    owner: str
+    model: str
+    framework: str
+    variation: str
+    version: int | None = None
+
+    FORM = "owner/model/framework/variation/VERSION (e.g. me/cmi-models/pyTorch/exp-001/1)"
+
+    @classmethod
+    def parse(cls, text: str, *, require_version: bool = False) -> ModelRef:
+        parts = _split(text, (5,) if require_version else (4, 5), cls.FORM)
+        owner = _part(parts[0], "owner", text, cls.FORM)
+        model = _part(parts[1], "model slug", text, cls.FORM)
+        framework = _framework(parts[2], text, cls.FORM)
+        variation = _part(parts[3], "variation", text, cls.FORM)
+        version = _version(parts[4], text, cls.FORM) if len(parts) == 5 else None
+        return cls(owner, model, framework, variation, version)
+
+    @property
+    def handle(self) -> str:
+        """``owner/model/framework/variation`` (what kagglehub.model_upload takes)."""
+        return f"{self.owner}/{self.model}/{self.framework}/{self.variation}"
+
+    @property
+    def input_path(self) -> str:
+        """Where Kaggle mounts this model in a notebook."""
+        version = self.version if self.version is not None else "VERSION"
+        return f"/kaggle/input/{self.model}/{self.framework.lower()}/{self.variation}/{version}"
+
+    @property
+    def url(self) -> str:
+        return f"https://www.kaggle.com/models/{self.owner}/{self.model}"
+
+    def with_version(self, version: int | None) -> ModelRef:
+        return ModelRef(self.owner, self.model, self.framework, self.variation, version)
+
+    def __str__(self) -> str:
+        return self.handle if self.version is None else f"{self.handle}/{self.version}"
+
+
+@dataclass(frozen=True)
+class CompetitionRef:
+    """A competition slug, as in kaggle.com/competitions/SLUG."""
+
+    slug: str
+
+    FORM = "the competition slug from its URL (kaggle.com/competitions/SLUG)"
+
+    @classmethod
+    def parse(cls, text: str) -> CompetitionRef:
+        parts = _split(text, (1,), cls.FORM)
+        return cls(_part(parts[0], "competition slug", text, cls.FORM))
+
+    @property
+    def url(self) -> str:
+        return f"https://www.kaggle.com/competitions/{self.slug}"
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+def slugify(title: str) -> str:
+    """The slug Kaggle derives from a title (the official client uses python-slugify the same way)."""
+    from slugify import slugify as _slugify
+
+    return _slugify(title)

@@ -1,0 +1,168 @@
+"""Result objects: what every workflow returns.
+
+Each reads well in a terminal (``__repr__``/``__str__``) and in a notebook (``_repr_html_``), so magics and the
+CLI display them instead of printing.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value) if value else "-"
+    return "-" if value is None or value == "" else str(value)
+
+
+class Result:
+    """Mixin: a titled key/value table built from the dataclass fields (those in ``_hidden`` are skipped)."""
+
+    _title = "result"
+    _hidden: tuple[str, ...] = ()
+
+    def rows(self) -> list[tuple[str, Any]]:
+        return [
+            (f.name.replace("_", " "), getattr(self, f.name))
+            for f in fields(self)  # type: ignore[arg-type]
+            if f.name not in self._hidden
+        ]
+
+    def __str__(self) -> str:
+        rows = [(k, _show(v)) for k, v in self.rows() if v not in (None, "", [], ())]
+        width = max((len(k) for k, _ in rows), default=0)
+        return "\n".join([self._title, *(f"  {k.ljust(width)}  {v}" for k, v in rows)])
+
+    def _repr_html_(self) -> str:
+        body = []
+        for key, value in self.rows():
+            if value in (None, "", [], ()):
+                continue
+            text = html.escape(_show(value))
+            if isinstance(value, str) and value.startswith(("http://", "https://")):
+                text = f'<a href="{html.escape(value)}" target="_blank">{text}</a>'
+            body.append(f"<tr><th style='text-align:left'>{html.escape(key)}</th><td>{text}</td></tr>")
+        return f"<table><caption style='text-align:left'><b>{html.escape(self._title)}</b></caption>{''.join(body)}</table>"
+
+
+@dataclass
+class PushResult(Result):
+    """A kernel pushed (or, with ``dry_run``, only written)."""
+
+    ref: str
+    version: int | None = None
+    url: str | None = None
+    folder: Path | None = None
+    backend: str | None = None
+    dry_run: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    _title = "kernel pushed"
+
+    def __post_init__(self) -> None:
+        if self.dry_run:
+            self._title = "kernel folder written (dry run: nothing pushed)"
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+@dataclass
+class KernelStatus(Result):
+    """A kernel run's state, as Kaggle reports it (QUEUED, RUNNING, COMPLETE, ERROR, CANCEL_*)."""
+
+    ref: str
+    status: str
+    failure_message: str | None = None
+    version: int | None = None
+    runtime_seconds: float | None = None
+    runtime_precision: str | None = None
+    log_tail: list[str] = field(default_factory=list)
+    output_files: list[str] = field(default_factory=list)
+
+    _title = "kernel status"
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("COMPLETE", "ERROR", "CANCEL_ACKNOWLEDGED")
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "COMPLETE"
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+@dataclass
+class LogEntry:
+    """One line group of a kernel's log, as Kaggle records it: stream, seconds since the start, text."""
+
+    stream: str
+    time: float
+    data: str
+
+
+@dataclass
+class OutputFile:
+    """One file of a kernel's output."""
+
+    name: str
+    url: str | None = None
+    size: int | None = None
+
+
+@dataclass
+class Submission(Result):
+    """A competition submission."""
+
+    competition: str
+    ref: str | None = None
+    status: str | None = None
+    public_score: str | None = None
+    message: str | None = None
+    error: str | None = None
+    submissions_left: int | None = None
+
+    _title = "submission"
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+@dataclass
+class DatasetResult(Result):
+    """A dataset created or versioned (or left alone because nothing changed)."""
+
+    ref: str
+    url: str | None = None
+    version: int | None = None
+    status: str | None = None
+    changed: bool = True
+    files: list[str] = field(default_factory=list)
+
+    _title = "dataset"
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+@dataclass
+class ModelResult(Result):
+    """A model instance version uploaded; ``model_source`` is what kernel-metadata.json's model_sources takes."""
+
+    handle: str
+    version: int | None = None
+    model_source: str | None = None
+    input_path: str | None = None
+    url: str | None = None
+
+    _title = "model uploaded"
+
+    def __repr__(self) -> str:
+        return str(self)

@@ -1,0 +1,34 @@
+"""Shared fixtures. Every test runs with no Kaggle credentials, its own TMPDIR and local store, and none of
+this machine's pip configuration (find-links, extra indexes, constraints)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+pytest_plugins: list[str] = []
+
+_LEAKY_PREFIXES = ("KAGGLE_", "KAGGLEHUB_", "PIP_", "UV_")
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in list(os.environ):
+        if name.startswith(_LEAKY_PREFIXES) or name.lower() in ("http_proxy", "https_proxy", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "_env"
+    (home / "kaggle-config").mkdir(parents=True)
+    (home / "tmp").mkdir()
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(home / "kaggle-config"))
+    monkeypatch.setenv("KAGGLE_MAGICS_STORE", str(home / "store"))
+    monkeypatch.setenv("TMPDIR", str(home / "tmp"))
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+    monkeypatch.setenv("UV_NO_CONFIG", "1")
+    monkeypatch.setenv("KAGGLEHUB_CACHE", str(home / "kagglehub"))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+    return home
