@@ -84,8 +84,35 @@ class KernelStatus(Result):
     runtime_precision: str | None = None
     log_tail: list[str] = field(default_factory=list)
     output_files: list[str] = field(default_factory=list)
+    waited_seconds: float | None = None
+    notes: list[str] = field(default_factory=list)
+    interrupted: bool = False  # Ctrl-C stopped the waiting (not the run)
+    timed_out: bool = False  # --timeout stopped the waiting (not the run)
 
     _title = "kernel status"
+    _hidden = ("interrupted", "timed_out", "log_tail", "output_files")
+    _shown_files = 10
+
+    def rows(self) -> list[tuple[str, Any]]:
+        rows = super().rows()
+        if self.output_files:
+            shown = self.output_files[: self._shown_files]
+            more = len(self.output_files) - len(shown)
+            rows.append(("output files", f"{len(self.output_files)}: " + ", ".join(shown)
+                         + (f" ... (+{more} more)" if more else "")))
+        return rows
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if self.log_tail:
+            text += "\n  log (last lines)\n" + "\n".join(f"    {line}" for line in self.log_tail)
+        return text
+
+    def _repr_html_(self) -> str:
+        text = super()._repr_html_()
+        if self.log_tail:
+            text += "<pre>" + html.escape("\n".join(self.log_tail)) + "</pre>"
+        return text
 
     @property
     def done(self) -> bool:
@@ -128,8 +155,17 @@ class Submission(Result):
     message: str | None = None
     error: str | None = None
     submissions_left: int | None = None
+    kernel: str | None = None
+    url: str | None = None
+    runtime_seconds: float | None = None
+    runtime_precision: str | None = None
+    waited_seconds: float | None = None
+    notes: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    timed_out: bool = False
 
     _title = "submission"
+    _hidden = ("interrupted", "timed_out")
 
     def __repr__(self) -> str:
         return str(self)
@@ -145,8 +181,11 @@ class DatasetResult(Result):
     status: str | None = None
     changed: bool = True
     files: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    content_hash: str | None = None
 
     _title = "dataset"
+    _hidden = ("changed", "content_hash")
 
     def __repr__(self) -> str:
         return str(self)
@@ -161,8 +200,41 @@ class ModelResult(Result):
     model_source: str | None = None
     input_path: str | None = None
     url: str | None = None
+    files: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     _title = "model uploaded"
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+@dataclass
+class OutputResult(Result):
+    """A kernel's output files downloaded into ``dest`` (names relative to it)."""
+
+    ref: str
+    dest: Path
+    files: list[str] = field(default_factory=list)
+    total_bytes: int = 0
+    skipped: int = 0  # listed but not matching the pattern
+    notes: list[str] = field(default_factory=list)
+
+    _title = "outputs downloaded"
+    _shown_files = 10
+
+    def rows(self) -> list[tuple[str, Any]]:
+        shown = self.files[: self._shown_files]
+        more = len(self.files) - len(shown)
+        listing = ", ".join(shown) + (f" ... (+{more} more)" if more else "")
+        return [
+            ("ref", self.ref),
+            ("dest", self.dest),
+            ("files", f"{len(self.files)}: {listing}" if self.files else "none"),
+            ("size", f"{self.total_bytes / 1e6:.1f} MB" if self.total_bytes >= 100_000 else f"{self.total_bytes} bytes"),
+            ("skipped", f"{self.skipped} not matching the pattern" if self.skipped else None),
+            ("notes", self.notes),
+        ]
 
     def __repr__(self) -> str:
         return str(self)
