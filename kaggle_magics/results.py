@@ -63,6 +63,7 @@ class PushResult(Result):
     notes: list[str] = field(default_factory=list)
 
     _title = "kernel pushed"
+    _hidden = ("dry_run",)
 
     def __post_init__(self) -> None:
         if self.dry_run:

@@ -10,7 +10,7 @@ from .. import config
 from ..errors import ConfigError
 from .base import Backend
 
-__all__ = ["Backend", "choose_backend_name", "get_backend"]
+__all__ = ["Backend", "choose_backend_name", "get_backend", "open_backend"]
 
 
 def choose_backend_name(*explicit: str | None, notify: Callable[[str], None] | None = None) -> str:
@@ -42,3 +42,26 @@ def get_backend(name: str, **options: object) -> Backend:
 
         return LocalBackend(**options)  # type: ignore[arg-type]
     raise ConfigError(f"unknown backend {name!r}", hint="use one of: " + ", ".join(config.BACKENDS))
+
+
+def open_backend(
+    *explicit: str | None,
+    store: str | os.PathLike[str] | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> Backend:
+    """Choose (see :func:`choose_backend_name`) and build a backend; ``store`` is the local backend's folder."""
+    from pathlib import Path
+
+    name = choose_backend_name(*explicit, notify=notify)
+    if name == "local" and store:
+        return get_backend(name, store=Path(store).expanduser())
+    return get_backend(name)
+
+
+def backend_factory(defaults: config.ProjectDefaults, notify: Callable[[str], None] | None = None):  # noqa: ANN201
+    """What the workflows call to get a backend: a ``--backend`` flag, else the defaults, else credentials."""
+
+    def factory(flag: str | None) -> Backend:
+        return open_backend(flag, defaults.backend, store=defaults.store, notify=notify)
+
+    return factory

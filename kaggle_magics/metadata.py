@@ -1,0 +1,233 @@
+"""kernel-metadata.json: a typed model of every key the official client reads, validated on read and on
+write, written atomically.
+
+Two traps this module closes: the client's default for ``enable_internet`` is *true* (its docs say false), so
+we always write the key; and a competition kernel gets ``false`` unless the user asks for internet.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import InvalidRef, MetadataError
+from .handles import CompetitionRef, DatasetRef, KernelRef, ModelRef, slugify
+
+KERNEL_METADATA = "kernel-metadata.json"
+
+ACCELERATORS = (
+    "NvidiaTeslaP100",
+    "NvidiaTeslaT4",
+    "NvidiaTeslaT4Highmem",
+    "NvidiaL4",
+    "NvidiaL4X1",
+    "NvidiaTeslaA100",
+    "NvidiaH100",
+    "NvidiaRtxPro6000",
+    "TpuV38",
+    "Tpu1VmV38",
+    "TpuV5E8",
+    "TpuV6E8",
+)
+DEFAULT_GPU = "NvidiaTeslaT4"  # T4 x2, what code competitions usually allow
+LANGUAGES = ("python", "r", "rmarkdown")
+KERNEL_TYPES = ("script", "notebook")
+PINNING_TYPES = ("original", "latest")
+
+
+def check_accelerator(name: str) -> str:
+    """The canonical machine_shape name for ``name`` (case-insensitive), or a MetadataError listing them all."""
+    for shape in ACCELERATORS:
+        if shape.lower() == name.strip().lower():
+            return shape
+    raise MetadataError(f"unknown accelerator {name!r}", hint="use one of: " + ", ".join(ACCELERATORS))
+
+
+def _bool(value: Any, key: str, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise MetadataError(f"{where}: {key} must be true or false, not {value!r}")
+
+
+def _str_list(value: Any, key: str, where: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise MetadataError(f"{where}: {key} must be a list of strings, not {value!r}")
+    return list(value)
+
+
+@dataclass
+class KernelMetadata:
+    """The keys of kernel-metadata.json, with the types and defaults the official client applies."""
+
+    id: str | None = None
+    id_no: int | None = None
+    title: str | None = None
+    code_file: str = ""
+    language: str = "python"
+    kernel_type: str = "notebook"
+    is_private: bool = True
+    enable_gpu: bool = False
+    enable_tpu: bool = False
+    enable_internet: bool = False
+    dataset_sources: list[str] = field(default_factory=list)
+    competition_sources: list[str] = field(default_factory=list)
+    kernel_sources: list[str] = field(default_factory=list)
+    model_sources: list[str] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+    docker_image_pinning_type: str | None = None
+    docker_image: str | None = None
+    machine_shape: str | None = None
+
+    # -- reading ---------------------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: Any, where: str = KERNEL_METADATA) -> KernelMetadata:
+        if not isinstance(data, dict):
+            raise MetadataError(f"{where}: expected a JSON object, found {type(data).__name__}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise MetadataError(
+                f"{where}: unknown key {unknown[0]!r}", hint="known keys: " + ", ".join(sorted(known))
+            )
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            if key in ("is_private", "enable_gpu", "enable_tpu", "enable_internet"):
+                values[key] = _bool(value, key, where)
+            elif key.endswith("_sources") or key == "keywords":
+                values[key] = _str_list(value, key, where)
+            elif key == "id_no":
+                if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+                    raise MetadataError(f"{where}: id_no must be a whole number, not {value!r}")
+                values[key] = value
+            else:
+                if value is not None and not isinstance(value, str):
+                    raise MetadataError(f"{where}: {key} must be a string, not {value!r}")
+                values[key] = value
+        meta = cls(**values)
+        meta.validate(where)
+        return meta
+
+    @classmethod
+    def read(cls, folder: Path) -> KernelMetadata:
+        path = Path(folder) / KERNEL_METADATA
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise MetadataError(
+                f"{path}: not found", hint="a kernel folder holds kernel-metadata.json and its code file"
+            ) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise MetadataError(f"{path}: cannot read it ({exc})") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise MetadataError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+        return cls.from_dict(data, where=str(path))
+
+    # -- validating ------------------------------------------------------------------------------------
+    def validate(self, where: str = KERNEL_METADATA, folder: Path | None = None) -> list[str]:
+        """Raise MetadataError on the first invalid field; return notes on things that work but surprise."""
+        notes: list[str] = []
+        if not self.id and self.id_no is None:
+            raise MetadataError(f"{where}: no id", hint='set "id": "owner/kernel-slug"')
+        ref = None
+        if self.id:
+            try:
+                ref = KernelRef.parse(self.id)
+            except InvalidRef as exc:
+                raise MetadataError(f"{where}: id: {exc.message}", hint=exc.hint) from None
+            if ref.version is not None:
+                raise MetadataError(f"{where}: id {self.id!r} must not carry a version", hint="use owner/slug")
+        if self.title is not None:
+            if len(self.title) < 5:
+                raise MetadataError(
+                    f"{where}: title {self.title!r} is shorter than 5 characters", hint="use a longer title"
+                )
+            if ref and slugify(self.title) != ref.slug.lower():
+                notes.append(
+                    f"title {self.title!r} gives the slug {slugify(self.title)!r}, not {ref.slug!r}: Kaggle may "
+                    "create a new kernel instead of a new version"
+                )
+        if not self.code_file:
+            raise MetadataError(f"{where}: no code_file", hint='set "code_file" to the notebook or script name')
+        if self.language not in LANGUAGES:
+            raise MetadataError(f"{where}: language {self.language!r}", hint="one of: " + ", ".join(LANGUAGES))
+        if self.kernel_type not in KERNEL_TYPES:
+            raise MetadataError(
+                f"{where}: kernel_type {self.kernel_type!r}", hint="one of: " + ", ".join(KERNEL_TYPES)
+            )
+        if self.docker_image_pinning_type is not None and self.docker_image_pinning_type not in PINNING_TYPES:
+            raise MetadataError(
+                f"{where}: docker_image_pinning_type {self.docker_image_pinning_type!r}",
+                hint="one of: " + ", ".join(PINNING_TYPES),
+            )
+        if self.machine_shape is not None:
+            try:
+                self.machine_shape = check_accelerator(self.machine_shape)
+            except MetadataError as exc:
+                raise MetadataError(f"{where}: machine_shape: {exc.message}", hint=exc.hint) from None
+        parsers = {
+            "dataset_sources": lambda s: DatasetRef.parse(s),
+            "kernel_sources": lambda s: KernelRef.parse(s),
+            "model_sources": lambda s: ModelRef.parse(s, require_version=True),
+            "competition_sources": lambda s: CompetitionRef.parse(s),
+        }
+        for key, parse in parsers.items():
+            for source in getattr(self, key):
+                try:
+                    parse(source)
+                except InvalidRef as exc:
+                    raise MetadataError(f"{where}: {key}: {exc.message}", hint=exc.hint) from None
+        if folder is not None and not (Path(folder) / self.code_file).is_file():
+            raise MetadataError(
+                f"{where}: code_file {self.code_file!r} not found in {folder}",
+                hint="put the notebook or script beside kernel-metadata.json, or fix code_file",
+            )
+        if self.competition_sources and self.enable_internet:
+            notes.append("internet is on: code competitions refuse submissions from notebooks with internet on")
+        return notes
+
+    @property
+    def ref(self) -> KernelRef:
+        return KernelRef.parse(self.id or "")
+
+    # -- writing ---------------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Every key the client reads; ``enable_internet`` always explicit; empty optional keys left out."""
+        data: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "enable_internet" or value not in (None, ""):
+                data[f.name] = value
+        return data
+
+    def write(self, folder: Path) -> Path:
+        """Validate, then write ``folder/kernel-metadata.json`` atomically."""
+        self.validate(str(Path(folder) / KERNEL_METADATA))
+        return write_json_atomic(Path(folder) / KERNEL_METADATA, self.to_dict())
+
+
+def write_json_atomic(path: Path, data: Any) -> Path:
+    """Write JSON to a temp file beside ``path`` and rename it into place (never a half-written file)."""
+    return write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
