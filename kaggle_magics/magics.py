@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, List, Unicode
 
 from . import options as opts
@@ -26,6 +27,15 @@ def _with_arguments(specs: list[Arg]) -> Callable[[Callable[..., Any]], Callable
         return magic_arguments()(func)
 
     return decorate
+
+
+def parse_argstring(magic: Callable[..., Any], line: str) -> Any:
+    """Parse a magic's line as a shell would (quotes group words and are removed); errors are UsageErrors."""
+    try:
+        argv = shlex.split(line)
+    except ValueError as exc:
+        raise UsageError(f"cannot parse the arguments: {exc}") from None
+    return magic.parser.parse_args(argv)  # type: ignore[attr-defined]
 
 
 @magics_class

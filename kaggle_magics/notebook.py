@@ -50,7 +50,7 @@ def build_notebook(cells: list[str] | tuple[str, ...]) -> NotebookNode:
     import nbformat.v4 as v4
 
     nb = v4.new_notebook()
-    nb.cells = [v4.new_code_cell(source) for source in cells if source.strip()]
+    nb.cells = [v4.new_code_cell(source.lstrip("\n").rstrip()) for source in cells if source.strip()]
     ensure_kernelspec(nb)
     return nb
 

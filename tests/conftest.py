@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = ["tests.fixtures_shell"]
 
 _LEAKY_PREFIXES = ("KAGGLE_", "KAGGLEHUB_", "PIP_", "UV_")
 
 
 @pytest.fixture(autouse=True)
-def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in list(os.environ):
         if name.startswith(_LEAKY_PREFIXES) or name.lower() in ("http_proxy", "https_proxy", "no_proxy"):
             monkeypatch.delenv(name, raising=False)
-    home = tmp_path / "_env"
+    home = tmp_path_factory.mktemp("env")
     (home / "kaggle-config").mkdir(parents=True)
     (home / "tmp").mkdir()
     monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(home / "kaggle-config"))
