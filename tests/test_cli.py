@@ -1,0 +1,62 @@
+"""The CLI in process: ``main([...])`` returns the exit code; errors are one line plus a hint."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kaggle_magics.cli import main
+
+
+def test_push_dry_run_of_a_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # noqa: ANN001
+    monkeypatch.chdir(tmp_path)
+    Path("solve.py").write_text("# %%\nprint(1)\n")
+    assert main(["push", "solve.py", "--id", "me/solver", "--competition", "comp", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "dry run" in out and "me/solver" in out
+    meta = json.loads(Path("kaggle/solver/kernel-metadata.json").read_text())
+    assert meta["enable_internet"] is False and meta["competition_sources"] == ["comp"]
+
+
+def test_errors_are_one_line_with_a_hint_and_an_exit_code(tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "k"
+    folder.mkdir()
+    (folder / "kernel-metadata.json").write_text('{"id": "me/cmi-sub", "code_file": "x.ipynb", "titel": "x"}')
+    assert main(["push", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[0] == f"error: {folder}/kernel-metadata.json: unknown key 'titel'"
+    assert err.splitlines()[1].startswith("hint: known keys:")
+    assert "Traceback" not in err
+
+
+def test_missing_path(tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+    monkeypatch.chdir(tmp_path)
+    assert main(["push", "nope.ipynb", "--id", "me/solver"]) == 2
+    assert "nope.ipynb: no such file or folder" in capsys.readouterr().err
+
+
+def test_bad_flag_is_an_argparse_error(capsys) -> None:  # noqa: ANN001
+    with pytest.raises(SystemExit) as info:
+        main(["push", "--accelerator"])
+    assert info.value.code == 2
+
+
+def test_console_script_and_module_entry_points() -> None:
+    for argv in (["kaggle-magics", "--version"], [sys.executable, "-m", "kaggle_magics", "--version"]):
+        out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+        assert out.startswith("kaggle-magics ")
+
+
+def test_every_verb_has_help(capsys) -> None:  # noqa: ANN001
+    from kaggle_magics.cli import VERBS
+
+    for verb in VERBS:
+        with pytest.raises(SystemExit) as info:
+            main([verb, "--help"])
+        assert info.value.code == 0
+        assert f"usage: kaggle-magics {verb}" in capsys.readouterr().out
