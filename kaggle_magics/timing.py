@@ -1,0 +1,100 @@
+"""How long a run took, when the API will not say.
+
+Kaggle reports a run's state but no start or end time. Two witnesses remain, and each comes with its own
+precision, which we always state:
+
+- the log: every entry carries ``time``, seconds since the run started, so the last entry is (a lower bound on,
+  and in practice within a second of) the runtime;
+- our polls: the run started between the last poll that saw it waiting and the first that saw it running (or
+  ended), and ended between the last poll that saw it running and the first that saw it ended. That gives a
+  lower and an upper bound whose width is the poll interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from .results import LogEntry
+from .waiting import Observation
+
+KERNEL_DONE = frozenset({"COMPLETE", "ERROR", "CANCEL_ACKNOWLEDGED"})
+KERNEL_STARTED = frozenset({"RUNNING", "CANCEL_REQUESTED"}) | KERNEL_DONE
+
+# The log's last entry comes from the run's last cell or from the runner closing down; the run ends at most
+# about a second after it.
+LOG_SLACK = 1.0
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """A measured runtime: the best value, its bounds when known, and a sentence saying where it comes from."""
+
+    seconds: float
+    low: float | None
+    high: float | None
+    text: str
+
+
+def _s(value: float) -> str:
+    return f"{value:.0f} s"
+
+
+def from_polls(
+    observations: Sequence[Observation],
+    *,
+    started: Iterable[str] = KERNEL_STARTED,
+    ended: Iterable[str] = KERNEL_DONE,
+) -> Runtime | None:
+    """Bounds from the polls, or None when the polls never saw the run end (or only ever saw it ended)."""
+    started, ended = frozenset(started), frozenset(ended)
+    i_start = next((i for i, o in enumerate(observations) if o.state in started), None)
+    i_end = next((i for i, o in enumerate(observations) if o.state in ended), None)
+    if i_start is None or i_end is None or i_end == 0:
+        return None
+    t = [o.at for o in observations]
+    low = max(0.0, t[i_end - 1] - t[i_start]) if i_start < i_end else 0.0
+    if i_start == 0:
+        return Runtime(
+            low, low, None, f"at least {_s(low)} from polls (it was already running at the first poll)"
+        )
+    high = t[i_end] - t[i_start - 1]
+    return Runtime((low + high) / 2, low, high, f"between {_s(low)} and {_s(high)} from polls")
+
+
+def from_log(entries: Sequence[LogEntry]) -> Runtime | None:
+    """The last log entry's time (seconds since the run started), or None for an empty log."""
+    times = [e.time for e in entries if e.time is not None and e.time >= 0]
+    if not times:
+        return None
+    last = max(times)
+    return Runtime(last, last, last + LOG_SLACK, f"{last:.0f} s from the log (±{LOG_SLACK:.0f} s)")
+
+
+def combine(log: Runtime | None, polls: Runtime | None) -> Runtime | None:
+    """The log's value when there is one (it is the precise witness), with the polls' bounds said beside it.
+
+    When the two disagree (the log ends after the polls say the run had ended), the disagreement is said too
+    rather than hidden: it means the log's clock does not start where Kaggle's RUNNING does.
+    """
+    if log is None:
+        return polls
+    if polls is None:
+        return log
+    text = f"{log.text}; {polls.text}"
+    if polls.high is not None and log.seconds > polls.high + LOG_SLACK:
+        text += " (they disagree: the log counts from before the run was seen starting)"
+    elif polls.low is not None and log.high is not None and log.high < polls.low:
+        text += " (they disagree: the run went on after its last log entry)"
+    return Runtime(log.seconds, log.low, log.high, text)
+
+
+def since_start(observations: Sequence[Observation], *, ended: Iterable[str]) -> Runtime | None:
+    """For waits whose start we caused (a submission: observation 0 is its creation): the end lies between the
+    last poll before the first that saw it ended, and that poll."""
+    ended = frozenset(ended)
+    i_end = next((i for i, o in enumerate(observations) if o.state in ended), None)
+    if i_end is None or i_end == 0:
+        return None
+    low, high = observations[i_end - 1].at, observations[i_end].at
+    return Runtime((low + high) / 2, low, high, f"between {_s(low)} and {_s(high)} from polls")

@@ -1,0 +1,214 @@
+"""%kaggle_status: the polling schedule, the runtime measured from polls and logs, and the wait loop.
+
+The backend-level tests (the official client against the loopback server, and the local backend running a real
+kernel) are at the end of this file.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+
+import pytest
+
+from kaggle_magics import timing
+from kaggle_magics.progress import TqdmDisplay, format_seconds, make_display
+from kaggle_magics.results import LogEntry
+from kaggle_magics.waiting import Observation, Poll, wait_for
+
+
+class FakeClock:
+    """A clock that moves only when slept on: long waits in no time, with exact times to assert on."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds > 0
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def poll(self, **kw: float) -> Poll:
+        return Poll(clock=self.clock, sleep=self.sleep, **kw)
+
+
+class Recorder:
+    """A display that records what it was shown, and can raise KeyboardInterrupt on its n-th update."""
+
+    def __init__(self, interrupt_at: int | None = None) -> None:
+        self.updates: list[tuple[str, float]] = []
+        self.closed: str | None = None
+        self.interrupt_at = interrupt_at
+
+    def update(self, state: str, elapsed: float) -> None:
+        self.updates.append((state, elapsed))
+        if self.interrupt_at is not None and len(self.updates) >= self.interrupt_at:
+            raise KeyboardInterrupt
+
+    def close(self, final: str | None = None) -> None:
+        self.closed = final
+
+
+# -- the backoff schedule ------------------------------------------------------------------------------------
+def test_backoff_grows_from_first_to_most() -> None:
+    delays = list(itertools.islice(Poll().delays(), 12))
+    assert delays[0] == 1.0
+    assert all(b >= a for a, b in itertools.pairwise(delays))
+    assert delays[-1] == 30.0 and max(delays) == 30.0
+    assert list(itertools.islice(Poll(first=2, factor=2, most=10).delays(), 5)) == [2, 4, 8, 10, 10]
+
+
+@pytest.mark.parametrize("bad", [{"first": 0}, {"factor": 0.5}, {"first": 5, "most": 1}, {"tick": 0}])
+def test_backoff_rejects_nonsense(bad: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="bad poll schedule"):
+        Poll(**bad)
+
+
+# -- runtime from polls and logs -----------------------------------------------------------------------------
+def obs(*pairs: tuple[float, str]) -> list[Observation]:
+    return [Observation(t, s) for t, s in pairs]
+
+
+def test_runtime_from_polls_is_bounded_by_the_poll_interval() -> None:
+    # started between 10 and 20, ended between 400 and 430: runtime between 380 and 420
+    got = timing.from_polls(obs((0, "QUEUED"), (10, "QUEUED"), (20, "RUNNING"), (400, "RUNNING"), (430, "COMPLETE")))
+    assert got is not None
+    assert (got.low, got.high) == (380, 420)
+    assert got.seconds == 400
+    assert got.text == "between 380 s and 420 s from polls"
+
+
+def test_runtime_from_polls_when_running_at_first_poll_is_a_lower_bound() -> None:
+    got = timing.from_polls(obs((0, "RUNNING"), (50, "RUNNING"), (60, "ERROR")))
+    assert got is not None and got.low == 50 and got.high is None
+    assert "at least 50 s" in got.text and "already running" in got.text
+
+
+def test_runtime_from_polls_when_queued_then_done_between_two_polls() -> None:
+    got = timing.from_polls(obs((0, "QUEUED"), (5, "QUEUED"), (12, "COMPLETE")))
+    assert got is not None and (got.low, got.high) == (0, 7)
+
+
+def test_no_runtime_from_polls_that_never_saw_the_end_or_saw_only_the_end() -> None:
+    assert timing.from_polls(obs((0, "QUEUED"), (5, "RUNNING"))) is None
+    assert timing.from_polls(obs((0, "COMPLETE"))) is None
+    assert timing.from_polls([]) is None
+
+
+def test_runtime_from_log_is_its_last_timestamp() -> None:
+    log = [LogEntry("stdout", 0.8, "a\n"), LogEntry("stderr", 411.6, "b\n"), LogEntry("stdout", 300.0, "c\n")]
+    got = timing.from_log(log)
+    assert got is not None and got.seconds == 411.6
+    assert got.text == "412 s from the log (±1 s)"
+    assert timing.from_log([]) is None
+
+
+def test_combined_runtime_prefers_the_log_and_states_both() -> None:
+    log = timing.from_log([LogEntry("stdout", 405.0, "x")])
+    polls = timing.from_polls(obs((0, "QUEUED"), (10, "RUNNING"), (400, "RUNNING"), (430, "COMPLETE")))
+    got = timing.combine(log, polls)
+    assert got is not None and got.seconds == 405.0
+    assert got.text == "405 s from the log (±1 s); between 390 s and 430 s from polls"
+    disagree = timing.combine(timing.from_log([LogEntry("stdout", 900.0, "x")]), polls)
+    assert disagree is not None and "disagree" in disagree.text
+    assert timing.combine(None, polls) is polls and timing.combine(log, None) is log
+
+
+def test_submission_runtime_counts_from_the_submit() -> None:
+    got = timing.since_start(obs((0, "PENDING"), (3, "PENDING"), (7.5, "COMPLETE")), ended={"COMPLETE", "ERROR"})
+    assert got is not None and (got.low, got.high) == (3, 7.5)
+
+
+# -- the wait loop -------------------------------------------------------------------------------------------
+def scripted(states: list[str]):
+    it = iter(states)
+    return lambda: next(it)
+
+
+def test_wait_polls_with_backoff_until_done_and_refreshes_the_display_between_polls() -> None:
+    fake = FakeClock()
+    shown = Recorder()
+    waited = wait_for(
+        scripted(["QUEUED", "RUNNING", "RUNNING", "COMPLETE"]),
+        str,
+        lambda s: s == "COMPLETE",
+        first="QUEUED",
+        poll=fake.poll(first=2, factor=2, most=5),
+        display=shown,
+    )
+    assert [(o.at, o.state) for o in waited.observations] == [
+        (0, "QUEUED"), (2, "QUEUED"), (6, "RUNNING"), (11, "RUNNING"), (16, "COMPLETE")
+    ]
+    assert not waited.stopped_early and waited.elapsed == 16
+    # one update per second of sleep plus one per poll: the elapsed time never freezes for a whole interval
+    assert max(fake.sleeps) <= 1.0
+    assert [e for _, e in shown.updates] == sorted(e for _, e in shown.updates)
+    assert shown.updates[-1] == ("COMPLETE", 16)
+
+
+def test_wait_stops_at_the_timeout_after_one_last_poll() -> None:
+    fake = FakeClock()
+    waited = wait_for(
+        lambda: "RUNNING", str, lambda s: s == "COMPLETE", first="RUNNING",
+        poll=fake.poll(first=4, factor=1, most=4), timeout=10, display=Recorder(),
+    )
+    assert waited.timed_out and not waited.interrupted
+    assert [o.at for o in waited.observations] == [0, 4, 8, 10]
+    assert waited.elapsed == 10
+
+
+def test_ctrl_c_in_the_display_ends_the_wait_with_what_is_known() -> None:
+    fake = FakeClock()
+    calls: list[int] = []
+
+    def check() -> str:
+        calls.append(1)
+        return "RUNNING"
+
+    waited = wait_for(
+        check, str, lambda s: s == "COMPLETE", first="QUEUED",
+        poll=fake.poll(first=1, factor=1, most=1), display=Recorder(interrupt_at=6),
+    )
+    assert waited.interrupted and not waited.timed_out
+    assert waited.last == "RUNNING" and len(calls) == 2
+
+
+def test_ctrl_c_during_a_poll_keeps_the_previous_answer() -> None:
+    fake = FakeClock()
+    answers = iter(["RUNNING"])
+
+    def check() -> str:
+        for answer in answers:
+            return answer
+        raise KeyboardInterrupt
+
+    waited = wait_for(check, str, lambda s: s == "COMPLETE", first="QUEUED", poll=fake.poll(), display=Recorder())
+    assert waited.interrupted and waited.last == "RUNNING"
+    assert [o.state for o in waited.observations] == ["QUEUED", "RUNNING"]
+
+
+# -- the display ---------------------------------------------------------------------------------------------
+def test_terminal_display_is_one_updating_line_with_state_and_elapsed() -> None:
+    out = io.StringIO()
+    shown = TqdmDisplay("me/my-kernel", file=out, force=True)
+    shown.update("QUEUED", 3)
+    shown.update("RUNNING", 75)
+    shown.close("COMPLETE after 2 min 00 s")
+    text = out.getvalue()
+    assert "\n" not in text.rstrip("\n")  # redrawn in place with \r, never a new line per update
+    frames = text.split("\r")
+    assert any("me/my-kernel: RUNNING, 1 min 15 s elapsed" in f for f in frames)
+    assert frames[-1].strip() == "me/my-kernel: COMPLETE after 2 min 00 s"
+
+
+def test_display_choice() -> None:
+    assert make_display(False, "x").__class__.__name__ == "NullDisplay"
+    rec = Recorder()
+    assert make_display(rec, "x") is rec
+    with pytest.raises(TypeError):
+        make_display(42, "x")
+    assert [format_seconds(s) for s in (0.4, 59, 61, 3725)] == ["0 s", "59 s", "1 min 01 s", "1 h 02 min"]
