@@ -22,6 +22,7 @@ ENV_LOCAL_STORE = "KAGGLE_MAGICS_STORE"  # the local backend's folder
 ENV_INPUT_ROOT = "KAGGLE_MAGICS_INPUT_ROOT"  # where attached inputs are (default /kaggle/input)
 ENV_WORKING_DIR = "KAGGLE_MAGICS_WORKING_DIR"  # where outputs go (default /kaggle/working)
 ENV_RUN_TYPE = "KAGGLE_KERNEL_RUN_TYPE"  # set by Kaggle inside notebooks: Interactive or Batch
+ENV_SANDBOX = "KAGGLE_MAGICS_SANDBOX"  # local runs: auto | bwrap | unshare | none
 
 # Kaggle's own credential variables, in the official clients' order of precedence.
 ENV_API_TOKEN = "KAGGLE_API_TOKEN"
