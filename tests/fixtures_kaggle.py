@@ -4,7 +4,8 @@
   to it with fake credentials (``KAGGLE_USERNAME``/``KAGGLE_KEY``).
 - ``kaggle_server_anonymous``: the same, without credentials.
 - ``kaggle_backend``: a :class:`KaggleBackend` with short retry delays, talking to ``kaggle_server``.
-- ``kaggle_cli``: runs the official ``kaggle`` CLI in a subprocess against the server (see :func:`run_kaggle_cli`).
+- ``kaggle_cli``: runs the official ``kaggle`` CLI in a subprocess against the server
+  (see :func:`run_kaggle_cli`).
 """
 
 from __future__ import annotations
@@ -44,12 +45,14 @@ def kaggle_server(_kaggle_server_process: KaggleServer, monkeypatch: pytest.Monk
 
 
 @pytest.fixture
-def kaggle_server_anonymous(_kaggle_server_process: KaggleServer, monkeypatch: pytest.MonkeyPatch) -> KaggleServer:
+def kaggle_server_anonymous(
+    _kaggle_server_process: KaggleServer, monkeypatch: pytest.MonkeyPatch
+) -> KaggleServer:
     """The loopback Kaggle with the clients pointed at it, and no credentials anywhere."""
     return _route(_kaggle_server_process, monkeypatch, credentials=False)
 
 
-def fast_retry_policy():  # noqa: ANN201 - imported lazily so collecting tests imports no backend code
+def fast_retry_policy():
     """Retry delays short enough for tests (the defaults wait seconds)."""
     from kaggle_magics.backends.retry import RetryPolicy
 
@@ -57,7 +60,7 @@ def fast_retry_policy():  # noqa: ANN201 - imported lazily so collecting tests i
 
 
 @pytest.fixture
-def kaggle_backend(kaggle_server: KaggleServer):  # noqa: ANN201
+def kaggle_backend(kaggle_server: KaggleServer):
     """A KaggleBackend over the official clients, talking to ``kaggle_server``, with short retry delays."""
     from kaggle_magics.backends.kaggle import KaggleBackend
 
@@ -96,7 +99,7 @@ def run_kaggle_cli(
 
 @pytest.fixture
 def kaggle_cli(kaggle_server: KaggleServer) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """``kaggle_cli("kernels", "push", "-p", str(folder))`` runs the official CLI against ``kaggle_server``."""
+    """``kaggle_cli("kernels", "push", "-p", str(folder))`` runs the official CLI against the server."""
 
     def run(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
         return run_kaggle_cli(kaggle_server, *args, **kwargs)  # type: ignore[arg-type]

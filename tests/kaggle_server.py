@@ -54,7 +54,7 @@ class ApiError(Exception):
 # -- recorded requests and faults --------------------------------------------------------------------------
 @dataclass
 class Recorded:
-    """One request as the server saw it. ``name`` is the RPC method (``SaveKernel``) or ``Upload``/``Download``."""
+    """One request as seen; ``name`` is the RPC method (``SaveKernel``), ``Upload`` or ``Download``."""
 
     method: str
     path: str
@@ -241,7 +241,14 @@ def _compact(value: Any) -> Any:
         out = {}
         for k, v in value.items():
             v = _compact(v)
-            if v is None or v == "" or v is False or v == [] or v == {} or (v == 0 and not isinstance(v, float)):
+            if (
+                v is None
+                or v == ""
+                or v is False
+                or v == []
+                or v == {}
+                or (v == 0 and not isinstance(v, float))
+            ):
                 continue
             out[k] = v
         return out
@@ -267,7 +274,7 @@ def _int(value: Any, what: str) -> int | None:
 
 
 def log_text(entries: Iterable[Any]) -> str:
-    """Kaggle's log format: JSON text of ``[{stream_name, time, data}]``. Accepts dicts or (stream, time, data)."""
+    """Kaggle's log format (JSON text of ``[{stream_name, time, data}]``) from dicts or 3-tuples."""
     out = []
     for entry in entries:
         if isinstance(entry, Mapping):
@@ -334,7 +341,9 @@ class KaggleState:
             if blob is None:
                 raise ApiError(400, f"Unknown upload token {token!r}")
             if not blob.complete:
-                raise ApiError(400, f"Upload of {blob.name!r} is incomplete ({len(blob.data)}/{blob.length} bytes)")
+                raise ApiError(
+                    400, f"Upload of {blob.name!r} is incomplete ({len(blob.data)}/{blob.length} bytes)"
+                )
             files[blob.name] = bytes(blob.data)
         return files
 
@@ -356,26 +365,13 @@ class KaggleState:
     def output_url(self, kernel: Kernel, version: KernelVersion, name: str) -> str:
         return f"{self.base_url}/download/kernels/{kernel.owner}/{kernel.slug}/{version.number}/{quote(name)}"
 
-    # -- security ----------------------------------------------------------------------------------------------
+    # -- security --------------------------------------------------------------------------------------------
     def IntrospectToken(self, user: str, body: dict[str, Any]) -> dict[str, Any]:
         name = self.tokens.get(body.get("token", ""))
         return {"active": bool(name), "username": name or ""}
 
-    # -- kernels -----------------------------------------------------------------------------------------------
+    # -- kernels ---------------------------------------------------------------------------------------------
     def SaveKernel(self, user: str, body: dict[str, Any]) -> dict[str, Any]:
-        if body.get("id"):
-            kernel = next((k for k in self.kernels.values() if k.id == body["id"]), None)
-            if kernel is None:
-                raise ApiError(404, f"Kernel id {body['id']} not found")
-        else:
-            owner, slug = _split(body.get("slug", ""), "kernel")
-            if owner != user:
-                raise ApiError(403, f"Permission 'kernels.create' was denied: you cannot push to {owner}/{slug}")
-            kernel = self.kernels.get((owner, slug))
-            if kernel is None:
-                title = body.get("newTitle") or slug
-                kernel = Kernel(next(self._ids), owner, slug, title, body.get("isPrivate", False))
-                self.kernels[(owner, slug)] = kernel
         if body.get("language") not in ("python", "r", "rmarkdown"):
             return {"error": f"Unsupported language {body.get('language')!r}"}
         if body.get("kernelType") not in ("script", "notebook"):
@@ -385,15 +381,34 @@ class KaggleState:
                 json.loads(body.get("text", ""))
             except ValueError:
                 return {"error": "The notebook is not valid JSON"}
+        if body.get("id"):
+            kernel = next((k for k in self.kernels.values() if k.id == body["id"]), None)
+            if kernel is None:
+                raise ApiError(404, f"Kernel id {body['id']} not found")
+        else:
+            owner, slug = _split(body.get("slug", ""), "kernel")
+            if owner != user:
+                raise ApiError(
+                    403, f"Permission 'kernels.create' was denied: you cannot push to {owner}/{slug}"
+                )
+            kernel = self.kernels.get((owner, slug))
+            if kernel is None:
+                title = body.get("newTitle") or slug
+                kernel = Kernel(next(self._ids), owner, slug, title, body.get("isPrivate", False))
+                self.kernels[(owner, slug)] = kernel
         if body.get("newTitle"):
             kernel.title = body["newTitle"]
         kernel.private = body.get("isPrivate", False)
         invalid = {
-            "invalidDatasetSources": [s for s in body.get("datasetDataSources", []) if s in self.invalid_sources],
+            "invalidDatasetSources": [
+                s for s in body.get("datasetDataSources", []) if s in self.invalid_sources
+            ],
             "invalidCompetitionSources": [
                 s for s in body.get("competitionDataSources", []) if s in self.invalid_sources
             ],
-            "invalidKernelSources": [s for s in body.get("kernelDataSources", []) if s in self.invalid_sources],
+            "invalidKernelSources": [
+                s for s in body.get("kernelDataSources", []) if s in self.invalid_sources
+            ],
             "invalidModelSources": [s for s in body.get("modelDataSources", []) if s in self.invalid_sources],
             "invalidTags": [s for s in body.get("categoryIds", []) if s in self.invalid_tags],
         }
@@ -473,13 +488,15 @@ class KaggleState:
             "nextPageToken": f"page-{start + size}" if more else "",
         }
 
-    # -- blobs -------------------------------------------------------------------------------------------------
+    # -- blobs -----------------------------------------------------------------------------------------------
     def StartBlobUpload(self, user: str, body: dict[str, Any]) -> dict[str, Any]:
         if not body.get("name"):
             raise ApiError(400, "A blob needs a name")
-        return self.new_blob(body["name"], body.get("type", "API_BLOB_TYPE_UNSPECIFIED"), body.get("contentLength", 0))
+        return self.new_blob(
+            body["name"], body.get("type", "API_BLOB_TYPE_UNSPECIFIED"), body.get("contentLength", 0)
+        )
 
-    # -- datasets ----------------------------------------------------------------------------------------------
+    # -- datasets --------------------------------------------------------------------------------------------
     def CreateDataset(self, user: str, body: dict[str, Any]) -> dict[str, Any]:
         owner, slug = body.get("ownerSlug", ""), body.get("slug", "")
         if not owner or not slug:
@@ -491,7 +508,11 @@ class KaggleState:
         files = self._take_blobs(f.get("token", "") for f in body.get("files", []))
         files.update(self._directory_files(body.get("directories", [])))
         dataset = Dataset(
-            next(self._ids), owner, slug, body.get("title", slug), body.get("licenseName", ""),
+            next(self._ids),
+            owner,
+            slug,
+            body.get("title", slug),
+            body.get("licenseName", ""),
             private=body.get("isPrivate", False),
         )
         dataset.versions.append(DatasetVersion(1, files, "", body))
@@ -506,7 +527,9 @@ class KaggleState:
         inner = body.get("body") or {}
         files = self._take_blobs(f.get("token", "") for f in inner.get("files", []))
         files.update(self._directory_files(inner.get("directories", [])))
-        dataset.versions.append(DatasetVersion(len(dataset.versions) + 1, files, inner.get("versionNotes", ""), body))
+        dataset.versions.append(
+            DatasetVersion(len(dataset.versions) + 1, files, inner.get("versionNotes", ""), body)
+        )
         return {"ref": dataset.ref, "url": f"{WEB}/datasets/{dataset.ref}", "status": "ok"}
 
     def GetDatasetStatus(self, user: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -525,7 +548,7 @@ class KaggleState:
             "licenseName": d.license,
         }
 
-    # -- models ------------------------------------------------------------------------------------------------
+    # -- models ----------------------------------------------------------------------------------------------
     def _model_answer(self, m: Model) -> dict[str, Any]:
         return {
             "id": m.id,
@@ -574,7 +597,11 @@ class KaggleState:
         instance = ModelInstance(next(self._ids), key[0], key[1], inner.get("licenseName", "Apache 2.0"))
         instance.versions.append(ModelVersion(1, files, "", body))
         model.instances[key] = instance
-        return {"id": instance.id, "ref": f"{model.ref}/{key[0]}/{key[1]}", "url": f"{WEB}/models/{model.ref}"}
+        return {
+            "id": instance.id,
+            "ref": f"{model.ref}/{key[0]}/{key[1]}",
+            "url": f"{WEB}/models/{model.ref}",
+        }
 
     def CreateModelInstanceVersion(self, user: str, body: dict[str, Any]) -> dict[str, Any]:
         model = self._model(user, body.get("ownerSlug", ""), body.get("modelSlug", ""))
@@ -587,7 +614,11 @@ class KaggleState:
         files.update(self._directory_files(inner.get("directories", [])))
         version = ModelVersion(len(instance.versions) + 1, files, inner.get("versionNotes", ""), body)
         instance.versions.append(version)
-        return {"id": instance.id, "ref": f"{model.ref}/{key[0]}/{key[1]}/{version.number}", "url": f"{WEB}/models/{model.ref}"}
+        return {
+            "id": instance.id,
+            "ref": f"{model.ref}/{key[0]}/{key[1]}/{version.number}",
+            "url": f"{WEB}/models/{model.ref}",
+        }
 
     def GetModelInstance(self, user: str, body: dict[str, Any]) -> dict[str, Any]:
         model = self._model(user, body.get("ownerSlug", ""), body.get("modelSlug", ""))
@@ -597,7 +628,7 @@ class KaggleState:
             raise ApiError(404, f"Model instance {model.ref}/{key[0]}/{key[1]} not found")
         return self._instance_answer(model, instance)
 
-    # -- competitions ------------------------------------------------------------------------------------------
+    # -- competitions ----------------------------------------------------------------------------------------
     def _check_submit(self, user: str, name: str) -> Competition:
         competition = self._competition(name)
         if not competition.rules_accepted:
@@ -628,8 +659,13 @@ class KaggleState:
         kernel = self._kernel(user, body.get("kernelOwner", ""), body.get("kernelSlug", ""))
         version = kernel.version(body.get("kernelVersion"))
         submission = Submission(
-            next(self._submission_refs), competition.slug, user, _now(), body.get("submissionDescription", ""),
-            body.get("fileName", "submission.csv"), kernel=f"{kernel.ref}/{version.number}",
+            next(self._submission_refs),
+            competition.slug,
+            user,
+            _now(),
+            body.get("submissionDescription", ""),
+            body.get("fileName", "submission.csv"),
+            kernel=f"{kernel.ref}/{version.number}",
         )
         competition.submissions.append(submission)
         return {"message": f"Successfully submitted to {competition.title}", "ref": submission.ref}
@@ -641,10 +677,15 @@ class KaggleState:
     def CreateSubmission(self, user: str, body: dict[str, Any]) -> dict[str, Any]:
         competition = self._check_submit(user, body.get("competitionName", ""))
         files = self._take_blobs([body.get("blobFileTokens", "")])
-        (name, data), = files.items()
+        ((name, data),) = files.items()
         submission = Submission(
-            next(self._submission_refs), competition.slug, user, _now(), body.get("submissionDescription", ""),
-            name, data=data,
+            next(self._submission_refs),
+            competition.slug,
+            user,
+            _now(),
+            body.get("submissionDescription", ""),
+            name,
+            data=data,
         )
         competition.submissions.append(submission)
         return {"message": f"Successfully submitted to {competition.title}", "ref": submission.ref}
@@ -663,7 +704,9 @@ class KaggleState:
         competition = self._competition(body.get("competitionName", ""))
         if not competition.rules_accepted:
             raise ApiError(403, "You must accept this competition's rules first")
-        mine = sorted((s for s in competition.submissions if s.user == user), key=lambda s: s.ref, reverse=True)
+        mine = sorted(
+            (s for s in competition.submissions if s.user == user), key=lambda s: s.ref, reverse=True
+        )
         size = body.get("pageSize") or 20
         token = body.get("pageToken") or ""
         start = (_int(token.removeprefix("page-"), "page token") or 0) if token else 0
@@ -720,7 +763,11 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def answer(self, status: int, payload: Any = None, headers: Mapping[str, str] | None = None) -> None:
-        data = b"" if payload is None else (payload if isinstance(payload, bytes) else json.dumps(payload).encode())
+        data = (
+            b""
+            if payload is None
+            else (payload if isinstance(payload, bytes) else json.dumps(payload).encode())
+        )
         self.send_response(status)
         content_type = "application/octet-stream" if isinstance(payload, bytes) else "application/json"
         self.send_header("Content-Type", content_type)
@@ -750,7 +797,7 @@ class KaggleServer:
         self.faults: dict[str, list[Fault]] = {}
         self.state = KaggleState("http://127.0.0.1:0")
 
-    # -- lifecycle ---------------------------------------------------------------------------------------------
+    # -- lifecycle -------------------------------------------------------------------------------------------
     def start(self) -> KaggleServer:
         self._http = _HTTPServer(("127.0.0.1", 0), _Handler)
         self._http.owner = self
@@ -801,9 +848,9 @@ class KaggleServer:
             env["KAGGLE_KEY"] = FAKE_KEY
         return env
 
-    # -- what arrived ------------------------------------------------------------------------------------------
+    # -- what arrived ----------------------------------------------------------------------------------------
     def calls(self, name: str | None = None) -> list[Recorded]:
-        """Recorded requests, optionally only those of one RPC (``"SaveKernel"``) or ``"Upload"``/``"Download"``."""
+        """Recorded requests, or those of one RPC (``"SaveKernel"``) or of ``"Upload"``/``"Download"``."""
         with self.lock:
             return [r for r in self.requests if name is None or r.name == name]
 
@@ -829,7 +876,7 @@ class KaggleServer:
                     return s
         raise KeyError(ref)
 
-    # -- shaping state ------------------------------------------------------------------------------------------
+    # -- shaping state ---------------------------------------------------------------------------------------
     def set_run(self, *statuses: str) -> None:
         """The status sequence every new (non quick-save) version walks through, one step per status poll."""
         self.state.default_run = tuple(self._check_states(statuses))
@@ -837,7 +884,7 @@ class KaggleServer:
     def set_status(
         self, ref: str, *statuses: str, failure_message: str | None = None, version: int | None = None
     ) -> None:
-        """Script the run state of ``ref`` (latest version, or ``version``): each status poll takes one step."""
+        """Script the run states of ``ref`` (latest version, or ``version``): one step per status poll."""
         with self.lock:
             v = self.kernel(ref).version(version)
             v.script = self._check_states(statuses)
@@ -859,15 +906,19 @@ class KaggleServer:
         log: str | Iterable[Any] | None = None,
         version: int | None = None,
     ) -> None:
-        """Give a kernel version output files and/or a log (a JSON string, or entries for :func:`log_text`)."""
+        """Give a kernel version output files and/or a log (JSON text, or entries for :func:`log_text`)."""
         with self.lock:
             v = self.kernel(ref).version(version)
             if files is not None:
-                v.outputs = {k: val.encode() if isinstance(val, str) else bytes(val) for k, val in files.items()}
+                v.outputs = {
+                    k: val.encode() if isinstance(val, str) else bytes(val) for k, val in files.items()
+                }
             if log is not None:
                 v.log = log if isinstance(log, str) else log_text(log)
 
-    def add_kernel(self, ref: str, *, private: bool = True, title: str | None = None, versions: int = 1) -> Kernel:
+    def add_kernel(
+        self, ref: str, *, private: bool = True, title: str | None = None, versions: int = 1
+    ) -> Kernel:
         """A kernel that exists without a push from the test (e.g. someone else's)."""
         owner, slug = _split(ref, "kernel")
         with self.lock:
@@ -880,7 +931,12 @@ class KaggleServer:
             return kernel
 
     def add_dataset(
-        self, ref: str, files: Mapping[str, bytes] | None = None, *, private: bool = True, title: str | None = None
+        self,
+        ref: str,
+        files: Mapping[str, bytes] | None = None,
+        *,
+        private: bool = True,
+        title: str | None = None,
     ) -> Dataset:
         owner, slug = _split(ref, "dataset")
         with self.lock:
@@ -916,7 +972,7 @@ class KaggleServer:
     def add_user(self, name: str, key: str) -> None:
         self.state.users[name] = key
 
-    # -- faults -------------------------------------------------------------------------------------------------
+    # -- faults ----------------------------------------------------------------------------------------------
     def _add_fault(self, name: str, fault: Fault) -> None:
         with self.lock:
             self.faults.setdefault(name, []).append(fault)
@@ -961,7 +1017,7 @@ class KaggleServer:
                 queue.pop(0)
             return fault
 
-    # -- request handling ----------------------------------------------------------------------------------------
+    # -- request handling ------------------------------------------------------------------------------------
     def _user(self, headers: Any) -> str | None:
         auth = headers.get("Authorization") or ""
         scheme, _, value = auth.partition(" ")
@@ -1007,7 +1063,11 @@ class KaggleServer:
         if fault is not None and fault.kind == "status":
             extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
             record.status = fault.status
-            h.answer(fault.status, {"code": fault.status, "message": fault.message or f"Injected {fault.status}"}, extra)
+            h.answer(
+                fault.status,
+                {"code": fault.status, "message": fault.message or f"Injected {fault.status}"},
+                extra,
+            )
             return
         if fault is not None and fault.kind == "respond":
             record.status = fault.status
@@ -1018,7 +1078,9 @@ class KaggleServer:
             status, payload, extra = self._dispatch(method, name, service, path, body, raw, record, fault)
         except ApiError as e:
             status, payload, extra = e.status, {"code": e.status, "message": e.message}, e.headers
-        if fault is not None and (fault.kind == "drop_after" or (fault.kind == "partial" and not fault.status)):
+        if fault is not None and (
+            fault.kind == "drop_after" or (fault.kind == "partial" and not fault.status)
+        ):
             h.close_connection = True
             return
         if fault is not None and fault.kind == "partial":
@@ -1027,7 +1089,14 @@ class KaggleServer:
         h.answer(status, payload, extra)
 
     def _dispatch(
-        self, method: str, name: str, service: str | None, path: str, body: Any, raw: bytes, record: Recorded,
+        self,
+        method: str,
+        name: str,
+        service: str | None,
+        path: str,
+        body: Any,
+        raw: bytes,
+        record: Recorded,
         fault: Fault | None,
     ) -> tuple[int, Any, dict[str, str]]:
         if name == "Upload":
@@ -1045,7 +1114,9 @@ class KaggleServer:
             answer = handler(record.user or "", body if isinstance(body, dict) else {})
         return 200, _compact(answer), {}
 
-    def _upload(self, token: str, raw: bytes, content_range: str | None, fault: Fault | None) -> tuple[int, Any, dict]:
+    def _upload(
+        self, token: str, raw: bytes, content_range: str | None, fault: Fault | None
+    ) -> tuple[int, Any, dict]:
         with self.lock:
             blob = self.state.blobs.get(token)
             if blob is None:

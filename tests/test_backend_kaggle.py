@@ -1,4 +1,4 @@
-"""The Kaggle backend through the real official clients, over real HTTP, against the loopback Kaggle server."""
+"""The Kaggle backend through the real official clients, over real HTTP, against the loopback server."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def kernel_folder(
     kernelspec: bool = True,
     **metadata: object,
 ) -> Path:
-    """A kernel folder as `kaggle kernels push -p` takes it: kernel-metadata.json and a notebook with outputs."""
+    """A folder as `kaggle kernels push -p` takes it: kernel-metadata.json and a notebook with outputs."""
     folder = root / slug
     folder.mkdir(parents=True)
     nb = nbformat.v4.new_notebook()
@@ -57,7 +57,10 @@ def kernel_folder(
         nb.metadata["kernelspec"] = dict(KERNELSPEC)
     data = nbformat.writes(nb)
     raw = json.loads(data)
-    raw["cells"][1]["source"] = ["import pandas as pd\n", "print('{} $HOME')"]  # the list form the spec allows
+    raw["cells"][1]["source"] = [
+        "import pandas as pd\n",
+        "print('{} $HOME')",
+    ]  # the list form the spec allows
     (folder / "notebook.ipynb").write_text(json.dumps(raw), encoding="utf-8")
     meta = {
         "id": f"{owner}/{slug}",
@@ -82,7 +85,7 @@ def pushed(server: KaggleServer, ref: str = REF) -> dict:
     return server.kernel(ref).latest.request
 
 
-# -- push ---------------------------------------------------------------------------------------------------------
+# -- push ----------------------------------------------------------------------------------------------------
 def test_push_sends_the_notebook_and_metadata_as_written(kaggle_server, kaggle_backend, tmp_path):
     folder = kernel_folder(
         tmp_path,
@@ -127,7 +130,9 @@ def test_push_sends_a_notebook_without_kernelspec_as_it_is(kaggle_server, kaggle
     assert "kernelspec" not in kaggle_server.kernel(REF).latest.notebook["metadata"]
 
 
-def test_accelerator_overrides_machine_shape_and_quick_save_does_not_run(kaggle_server, kaggle_backend, tmp_path):
+def test_accelerator_overrides_machine_shape_and_quick_save_does_not_run(
+    kaggle_server, kaggle_backend, tmp_path
+):
     folder = kernel_folder(tmp_path, machine_shape="NvidiaTeslaP100", enable_internet=False)
     first = kaggle_backend.push_kernel(folder, accelerator="NvidiaL4")
     second = kaggle_backend.push_kernel(folder, no_run=True, timeout=600)
@@ -174,7 +179,7 @@ def test_push_to_someone_elses_kernel_is_permission_denied(kaggle_server, kaggle
 
 def test_bad_metadata_names_the_file(kaggle_server, kaggle_backend, tmp_path):
     folder = kernel_folder(tmp_path, code_file="missing.ipynb")
-    with pytest.raises(MetadataError, match="kernel-metadata.json.*missing.ipynb"):
+    with pytest.raises(MetadataError, match=r"kernel-metadata\.json.*missing\.ipynb"):
         kaggle_backend.push_kernel(folder)
     assert kaggle_server.calls("SaveKernel") == []
 
@@ -196,12 +201,14 @@ def test_dropped_push_that_did_not_land_is_tried_again(kaggle_server, kaggle_bac
     assert len(kaggle_server.kernel(REF).versions) == 1
 
 
-# -- status, log, output -----------------------------------------------------------------------------------------
+# -- status, log, output -------------------------------------------------------------------------------------
 def test_status_follows_the_run_and_reports_failure(kaggle_server, kaggle_backend, tmp_path):
     kaggle_backend.push_kernel(kernel_folder(tmp_path))
     ref = KernelRef.parse(REF)
     assert kaggle_backend.kernel_status(ref).status == "QUEUED"  # the enum default: absent on the wire
-    kaggle_server.set_status(REF, "RUNNING", "ERROR", failure_message="ModuleNotFoundError: No module named 'x'")
+    kaggle_server.set_status(
+        REF, "RUNNING", "ERROR", failure_message="ModuleNotFoundError: No module named 'x'"
+    )
     assert kaggle_backend.kernel_status(ref).status == "RUNNING"
     failed = kaggle_backend.kernel_status(ref)
     assert (failed.status, failed.done, failed.ok) == ("ERROR", True, False)
@@ -224,10 +231,16 @@ def test_log_is_parsed(kaggle_server, kaggle_backend, tmp_path):
 
 
 def test_parse_log_keeps_what_a_cut_off_log_holds():
-    cut = '[{"stream_name":"stdout","time":1.5,"data":"a\\n"}\n,{"stream_name":"stderr","time":2,"data":"b\\n"},'
+    cut = (
+        '[{"stream_name":"stdout","time":1.5,"data":"a\\n"}\n'
+        ',{"stream_name":"stderr","time":2,"data":"b\\n"},'
+    )
     assert parse_log(cut) == [LogEntry("stdout", 1.5, "a\n"), LogEntry("stderr", 2.0, "b\n")]
     assert parse_log("") == []
-    assert parse_log("plain text\nmore") == [LogEntry("stdout", 0.0, "plain text\n"), LogEntry("stdout", 0.0, "more\n")]
+    assert parse_log("plain text\nmore") == [
+        LogEntry("stdout", 0.0, "plain text\n"),
+        LogEntry("stdout", 0.0, "more\n"),
+    ]
 
 
 def test_output_listing_follows_every_page_past_500_files(kaggle_server, kaggle_backend, tmp_path):
@@ -243,7 +256,9 @@ def test_output_listing_follows_every_page_past_500_files(kaggle_server, kaggle_
     assert calls[0].get("pageToken") is None and all(c["pageSize"] == 20 for c in calls)
 
 
-def test_download_streams_an_output_file_and_survives_a_dropped_connection(kaggle_server, kaggle_backend, tmp_path):
+def test_download_streams_an_output_file_and_survives_a_dropped_connection(
+    kaggle_server, kaggle_backend, tmp_path
+):
     kaggle_backend.push_kernel(kernel_folder(tmp_path))
     payload = bytes(range(256)) * 4000
     kaggle_server.set_output(REF, {"model/weights.bin": payload, "submission.csv": "id,y\n"})
@@ -258,7 +273,7 @@ def test_download_streams_an_output_file_and_survives_a_dropped_connection(kaggl
     assert len(kaggle_server.calls("Download")) == 2
 
 
-# -- faults on reads ----------------------------------------------------------------------------------------------
+# -- faults on reads -----------------------------------------------------------------------------------------
 def test_429_waits_what_retry_after_asks(kaggle_server, kaggle_backend, tmp_path):
     kaggle_backend.push_kernel(kernel_folder(tmp_path))
     kaggle_server.fail("GetKernelSessionStatus", 429, retry_after=1)
@@ -310,7 +325,7 @@ def test_dropped_connection_on_a_read_then_success(kaggle_server, kaggle_backend
     assert [c.status for c in kaggle_server.calls("GetKernelSessionStatus")] == [None, 200]
 
 
-# -- errors that name the resource ---------------------------------------------------------------------------------
+# -- errors that name the resource ---------------------------------------------------------------------------
 def test_missing_kernel_is_not_found_with_its_url(kaggle_server, kaggle_backend):
     with pytest.raises(NotFound) as info:
         kaggle_backend.kernel_status(KernelRef.parse("kmtester/no-such-kernel"))
@@ -351,7 +366,7 @@ def test_secrets_never_reach_error_messages(kaggle_server, kaggle_backend, tmp_p
         assert FAKE_KEY not in error.render() and FAKE_KEY not in repr(error.args)
 
 
-# -- credentials ---------------------------------------------------------------------------------------------------
+# -- credentials ---------------------------------------------------------------------------------------------
 def test_no_credentials_is_a_clear_error_with_no_client_noise(kaggle_server_anonymous, capfd):
     backend = KaggleBackend(retry=fast_retry_policy())
     with pytest.raises(CredentialsError) as info:
@@ -382,7 +397,9 @@ def test_first_import_without_credentials_prints_nothing(kaggle_server_anonymous
         "except CredentialsError as exc:\n"
         "    raise SystemExit(7)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
     assert (done.returncode, done.stdout, done.stderr) == (7, "", "")
 
 
@@ -403,7 +420,7 @@ def test_describe_names_the_credentials_source_not_the_secret(kaggle_server, kag
     assert FAKE_KEY not in repr(kaggle_backend)
 
 
-# -- competitions --------------------------------------------------------------------------------------------------
+# -- competitions --------------------------------------------------------------------------------------------
 COMPETITION = "km-playground"
 
 
@@ -418,11 +435,18 @@ def test_code_submission_status_and_limits(kaggle_server, kaggle_backend, tmp_pa
 
     body = kaggle_server.bodies("CreateCodeSubmission")[0]
     assert body == {
-        "competitionName": COMPETITION, "kernelOwner": FAKE_USER, "kernelSlug": SLUG, "kernelVersion": 1,
-        "fileName": "submission.csv", "submissionDescription": "exp 1",
+        "competitionName": COMPETITION,
+        "kernelOwner": FAKE_USER,
+        "kernelSlug": SLUG,
+        "kernelVersion": 1,
+        "fileName": "submission.csv",
+        "submissionDescription": "exp 1",
     }
     assert (result.competition, result.status, result.submissions_left, result.kernel) == (
-        COMPETITION, "PENDING", 4, f"{REF}/1"
+        COMPETITION,
+        "PENDING",
+        4,
+        f"{REF}/1",
     )
     (made,) = kaggle_server.competition(COMPETITION).submissions
     assert result.ref == str(made.ref) and made.kernel == f"{REF}/1"
@@ -482,7 +506,7 @@ def test_rules_not_accepted_points_to_the_rules_page(kaggle_server, kaggle_backe
 def test_unknown_competition_is_not_found_with_its_url(kaggle_server, kaggle_backend, tmp_path):
     csv = tmp_path / "submission.csv"
     csv.write_text("id\n")
-    with pytest.raises(NotFound, match="https://www.kaggle.com/competitions/no-such-comp"):
+    with pytest.raises(NotFound, match=r"https://www\.kaggle\.com/competitions/no-such-comp"):
         kaggle_backend.submit_file(CompetitionRef.parse("no-such-comp"), csv)
 
 
@@ -493,8 +517,10 @@ def test_submission_of_a_missing_kernel_version_names_the_kernel(kaggle_server, 
         kaggle_backend.submit_code(CompetitionRef.parse(COMPETITION), KernelRef.parse(f"{REF}/9"))
 
 
-# -- datasets ------------------------------------------------------------------------------------------------------
-def test_dataset_created_then_versioned_with_subfolders_zipped(kaggle_server, kaggle_backend, tmp_path):
+# -- datasets ------------------------------------------------------------------------------------------------
+def test_dataset_created_then_versioned_with_subfolders_zipped(
+    kaggle_server, kaggle_backend, tmp_path, capfd
+):
     folder = tmp_path / "codes"
     (folder / "src" / "pkg").mkdir(parents=True)
     (folder / "train.py").write_text("print('train')\n")
@@ -517,7 +543,8 @@ def test_dataset_created_then_versioned_with_subfolders_zipped(kaggle_server, ka
     versioned = kaggle_backend.dataset_upload(folder, ref, message="second")
     assert versioned.version == 2
     assert dataset.latest.notes == "second" and dataset.latest.files["train.py"] == b"print('train v2')\n"
-    assert len(kaggle_server.calls("CreateDataset")) == 1 and len(kaggle_server.calls("CreateDatasetVersion")) == 1
+    assert len(kaggle_server.calls("CreateDataset")) == len(kaggle_server.calls("CreateDatasetVersion")) == 1
+    assert capfd.readouterr() == ("", "")  # the client's progress and messages stayed quiet
 
 
 def test_interrupted_dataset_upload_resumes(kaggle_server, kaggle_backend, tmp_path):
@@ -554,8 +581,8 @@ def test_short_dataset_slug_is_a_metadata_error(kaggle_server, kaggle_backend, t
         kaggle_backend.dataset_upload(folder, DatasetRef.parse("kmtester/abc"))
 
 
-# -- models --------------------------------------------------------------------------------------------------------
-def test_model_upload_creates_then_adds_a_version(kaggle_server, kaggle_backend, tmp_path):
+# -- models --------------------------------------------------------------------------------------------------
+def test_model_upload_creates_then_adds_a_version(kaggle_server, kaggle_backend, tmp_path, capfd):
     folder = tmp_path / "weights"
     (folder / "fold0").mkdir(parents=True)
     (folder / "fold0" / "model.pt").write_bytes(b"\x00weights-0")
@@ -574,13 +601,17 @@ def test_model_upload_creates_then_adds_a_version(kaggle_server, kaggle_backend,
     second = kaggle_backend.model_upload(ref, folder, notes="second")
 
     assert (second.version, second.model_source) == (2, "kmtester/km-model/pyTorch/exp-001/2")
-    assert instance.versions[1].notes == "second" and instance.versions[1].files["fold0/model.pt"] == b"\x00weights-1"
+    assert (
+        instance.versions[1].notes == "second"
+        and instance.versions[1].files["fold0/model.pt"] == b"\x00weights-1"
+    )
     assert len(kaggle_server.calls("CreateModel")) == 1
     assert len(kaggle_server.calls("CreateModelInstance")) == 2  # the second answered 409: a version instead
     assert len(kaggle_server.calls("CreateModelInstanceVersion")) == 1
+    assert capfd.readouterr() == ("", "")  # kagglehub's progress logs and bars stayed quiet
 
 
-# -- the official CLI ----------------------------------------------------------------------------------------------
+# -- the official CLI ----------------------------------------------------------------------------------------
 def test_official_cli_pushes_a_kernel_folder_to_the_server(kaggle_server, tmp_path):
     folder = kernel_folder(tmp_path, dataset_sources=["kmtester/km-codes"])
     done = run_kaggle_cli(kaggle_server, "kernels", "push", "-p", str(folder))

@@ -99,7 +99,7 @@ class KaggleBackend(Backend):
 
     # -- the client ----------------------------------------------------------------------------------------
     def _client(self) -> Any:
-        """The authenticated ``KaggleApi``; CredentialsError (no SystemExit, no printed help) without credentials."""
+        """The authenticated ``KaggleApi``. Without credentials: CredentialsError, no SystemExit, no help."""
         if self._api is not None:
             return self._api
         source = config.credentials_source()
@@ -154,7 +154,7 @@ class KaggleBackend(Backend):
                 self._log_printed(printed)
 
     def _sdk(self, fn: Callable[[Any], T]) -> T:
-        """Run ``fn(kaggle_client)`` on the kagglesdk client that the KaggleApi builds (same auth and endpoint)."""
+        """Run ``fn(client)`` on the kagglesdk client the KaggleApi builds (same auth and endpoint)."""
 
         def run(api: Any) -> T:
             with api.build_kaggle_client() as client:
@@ -193,19 +193,19 @@ class KaggleBackend(Backend):
         tries = self.retry.attempts
         if status == 401:
             return PermissionDenied(
-                f"Kaggle rejected the credentials from {source} for {what} on {about} (HTTP 401)",
+                f"Kaggle rejected the credentials from {source} (HTTP 401) on {what}",
                 hint=f"create a new API token at https://www.kaggle.com/settings and update {source}",
             )
         if status == 403:
             return PermissionDenied(
-                f"Kaggle denied {what}: no access to {about} (HTTP 403: {said})",
+                f"Kaggle refused access to {about} (HTTP 403: {said})",
                 hint=(target.denied_hint if target and target.denied_hint else None)
                 or f"check that the account in {source} may access it",
             )
         if status == 404:
-            where = f" at {target.url}" if target else ""
+            detail = "" if "not found" in said.lower() else f" ({said})"
             return NotFound(
-                f"{about} not found{where} ({what}: {said})" if target else f"not found: {what} ({said})",
+                f"{about} not found: {target.url}{detail}" if target else f"not found: {what} ({said})",
                 hint=f"check the reference, and that the account in {source} can see it",
             )
         if status == 429:
@@ -237,7 +237,9 @@ class KaggleBackend(Backend):
     @staticmethod
     def _kernel_target(ref: KernelRef) -> _Target:
         return _Target(
-            "kernel", str(ref), ref.url,
+            "kernel",
+            str(ref),
+            ref.url,
             denied_hint=f"{ref.url} is private to another account: check the owner and slug, or ask to be "
             "added as a collaborator",
         )
@@ -245,22 +247,28 @@ class KaggleBackend(Backend):
     @staticmethod
     def _competition_target(competition: CompetitionRef) -> _Target:
         return _Target(
-            "competition", competition.slug, competition.url,
+            "competition",
+            competition.slug,
+            competition.url,
             denied_hint=f"join the competition and accept its rules at {competition.url}/rules, then retry",
         )
 
     @staticmethod
     def _dataset_target(ref: DatasetRef) -> _Target:
         return _Target(
-            "dataset", ref.id, ref.url,
-            denied_hint="you can version only your own datasets (or ones shared with you as an editor): "
-            "check the owner in the reference",
+            "dataset",
+            ref.id,
+            ref.url,
+            denied_hint="you can create or version only your own datasets (or ones shared with you as an "
+            "editor): check the owner in the reference",
         )
 
     @staticmethod
     def _model_target(ref: ModelRef) -> _Target:
         return _Target(
-            "model", ref.handle, ref.url,
+            "model",
+            ref.handle,
+            ref.url,
             denied_hint="you can upload only to your own models: check the owner in the handle",
         )
 
@@ -277,20 +285,29 @@ class KaggleBackend(Backend):
         meta_path = folder / "kernel-metadata.json"
         meta = _read_json(meta_path, "kernel-metadata.json", "write it with %%kaggle_sub --dry-run")
         ref = _kernel_ref(meta)
-        target = self._kernel_target(ref) if ref else _Target("kernel", str(folder), "https://www.kaggle.com/code")
+        user = config.kaggle_username() or "<your user name>"
+        target = _Target(
+            "kernel",
+            str(ref or folder),
+            ref.url if ref else "https://www.kaggle.com/code",
+            denied_hint=f"you can push only to your own kernels: set id in {meta_path.name} to "
+            f"{user}/{ref.slug if ref else 'SLUG'} (or ask the owner to make you a collaborator)",
+        )
         what = f"the push of {target.name}"
         self._client()
         before = self._kernel_version(ref) if ref else None
 
         def push() -> tuple[int | None, str, Any]:
             if no_run:
-                response = self._sdk(lambda client: client.kernels.kernels_api_client.save_kernel(
-                    _quick_save_request(self._api, folder, meta, timeout, accelerator)
-                ))
+                response = self._sdk(
+                    lambda client: client.kernels.kernels_api_client.save_kernel(
+                        _quick_save_request(self._api, folder, meta, timeout, accelerator)
+                    )
+                )
             else:
-                response = self._call(lambda api: api.kernels_push(
-                    str(folder), str(timeout) if timeout else None, accelerator
-                ))
+                response = self._call(
+                    lambda api: api.kernels_push(str(folder), str(timeout) if timeout else None, accelerator)
+                )
             return response.version_number or None, response.url, response
 
         def landed() -> tuple[int | None, str, Any] | None:
@@ -300,15 +317,24 @@ class KaggleBackend(Backend):
             return (now, ref.url, None) if now and now > before else None
 
         (version, url, response), recovered = self._write(
-            push, landed, what, target,
-            bad_input=lambda exc: MetadataError(f"{meta_path}: {_one_line(str(exc))}", hint="fix it and push again"),
+            push,
+            landed,
+            what,
+            target,
+            bad_input=lambda exc: MetadataError(
+                f"{meta_path}: {_one_line(str(exc))}", hint="fix it and push again"
+            ),
         )
         notes = []
         if recovered:
             notes.append(f"the connection failed after sending; Kaggle had saved version {version}")
         if response is not None:
             self._check_push(response, target, version)
-        name = str(ref) if ref else (response.ref.strip("/").removeprefix("code/") if response is not None else "?")
+        name = (
+            str(ref)
+            if ref
+            else (response.ref.strip("/").removeprefix("code/") if response is not None else "?")
+        )
         return PushResult(
             ref=name,
             version=version,
@@ -355,7 +381,8 @@ class KaggleBackend(Backend):
         try:
             response = self._lookup(
                 lambda: self._sdk(lambda c: c.kernels.kernels_api_client.get_kernel(request)),
-                f"reading {ref}", self._kernel_target(ref),
+                f"reading {ref}",
+                self._kernel_target(ref),
             )
         except KaggleMagicsError:
             return None
@@ -373,7 +400,8 @@ class KaggleBackend(Backend):
             request.version_label = str(ref.version)
         response = self._read(
             lambda: self._sdk(lambda c: c.kernels.kernels_api_client.get_kernel_session_status(request)),
-            f"the status of {ref}", self._kernel_target(ref),
+            f"the status of {ref}",
+            self._kernel_target(ref),
         )
         status = response.status.name if response.status is not None else "QUEUED"
         return KernelStatus(
@@ -393,7 +421,8 @@ class KaggleBackend(Backend):
             request.version_label = str(ref.version)
         return self._read(
             lambda: self._sdk(lambda c: c.kernels.kernels_api_client.list_kernel_session_output(request)),
-            f"the output of {ref}", self._kernel_target(ref),
+            f"the output of {ref}",
+            self._kernel_target(ref),
         )
 
     def kernel_log(self, ref: KernelRef) -> list[LogEntry]:
@@ -405,7 +434,9 @@ class KaggleBackend(Backend):
         seen: set[str] = set()
         while True:
             page = self._output_page(ref, token)
-            files += [OutputFile(name=f.file_name, url=f.url or None) for f in page.files or [] if f.file_name]
+            files += [
+                OutputFile(name=f.file_name, url=f.url or None) for f in page.files or [] if f.file_name
+            ]
             token = page.next_page_token or ""
             if not token:
                 return files
@@ -437,7 +468,8 @@ class KaggleBackend(Backend):
         """Our latest submissions (first page, newest first)."""
         return self._read(
             lambda: self._call(lambda api: api.competition_submissions(competition.slug) or []),
-            f"the submissions to {competition}", self._competition_target(competition),
+            f"the submissions to {competition}",
+            self._competition_target(competition),
         )
 
     def _new_submission(self, competition: CompetitionRef, before: set[int]) -> Any | None:
@@ -462,7 +494,9 @@ class KaggleBackend(Backend):
             found = self._new_submission(competition, before)
             if found is None:
                 raise BackendError(
-                    self._scrub(f"Kaggle did not take {what}: {_one_line(message) or 'no submission was made'}"),
+                    self._scrub(
+                        f"Kaggle did not take {what}: {_one_line(message) or 'no submission was made'}"
+                    ),
                     hint=f"see {competition.url}/submissions",
                 )
             ref = int(found.ref)
@@ -489,7 +523,9 @@ class KaggleBackend(Backend):
         version = f" version {kernel.version}" if kernel.version else ""
         # The competition answered the listing, so a 404 from the submission itself is about the kernel.
         target = self._kernel_target(kernel)
-        target = _Target(target.kind, str(kernel), target.url, self._competition_target(competition).denied_hint)
+        target = _Target(
+            target.kind, str(kernel), target.url, self._competition_target(competition).denied_hint
+        )
         result = self._submit(
             competition,
             f"the submission of {kernel.id}{version} to {competition}",
@@ -515,7 +551,9 @@ class KaggleBackend(Backend):
             return response
 
         return self._submit(
-            competition, f"the submission of {path.name} to {competition}", send,
+            competition,
+            f"the submission of {path.name} to {competition}",
+            send,
             self._competition_target(competition),
         )
 
@@ -525,7 +563,9 @@ class KaggleBackend(Backend):
         try:
             number = int(ref)
         except ValueError:
-            raise BackendError(f"{ref!r} is not a submission ref", hint="a submission ref is a number") from None
+            raise BackendError(
+                f"{ref!r} is not a submission ref", hint="a submission ref is a number"
+            ) from None
         request = ApiGetSubmissionRequest()
         request.ref = number
         s = self._read(
@@ -546,7 +586,8 @@ class KaggleBackend(Backend):
     def submissions_left(self, competition: CompetitionRef) -> int | None:
         limits = self._read(
             lambda: self._call(lambda api: api.competition_get_submission_limits(competition.slug)),
-            f"the submission limits of {competition}", self._competition_target(competition),
+            f"the submission limits of {competition}",
+            self._competition_target(competition),
         )
         return int(limits.num_allowed_now)
 
@@ -566,7 +607,8 @@ class KaggleBackend(Backend):
         request.dataset_slug = ref.slug
         dataset = self._lookup(
             lambda: self._sdk(lambda c: c.datasets.dataset_api_client.get_dataset(request)),
-            f"reading dataset {ref.id}", self._dataset_target(ref),
+            f"reading dataset {ref.id}",
+            self._dataset_target(ref),
         )
         return None if dataset is None else int(dataset.current_version_number or 1)
 
@@ -574,7 +616,13 @@ class KaggleBackend(Backend):
         return self._dataset_version(ref) is not None
 
     def dataset_upload(
-        self, folder: Path, ref: DatasetRef, *, message: str = "", title: str | None = None, public: bool = False
+        self,
+        folder: Path,
+        ref: DatasetRef,
+        *,
+        message: str = "",
+        title: str | None = None,
+        public: bool = False,
     ) -> DatasetResult:
         folder = Path(folder)
         if not folder.is_dir():
@@ -593,7 +641,7 @@ class KaggleBackend(Backend):
 
             response = self._call(send)
             if response.error:
-                # The client repeats a creation itself after a dropped connection: ours may be what exists now.
+                # The client repeats a creation itself after a dropped connection: what exists may be ours.
                 mine = landed()
                 if mine is not None:
                     return mine
@@ -608,7 +656,10 @@ class KaggleBackend(Backend):
             return (None, now) if now is not None and now != before else None
 
         (response, version), recovered = self._write(
-            upload, landed, what, target,
+            upload,
+            landed,
+            what,
+            target,
             bad_input=lambda exc: MetadataError(  # the client's checks: title and slug lengths, licenses...
                 f"dataset {ref.id}: {_one_line(str(exc))}",
                 hint="slugs and titles take 6 to 50 characters; pass a title, or put a dataset-metadata.json "
@@ -633,7 +684,8 @@ class KaggleBackend(Backend):
         """The instance's latest version number, or None when model or instance does not exist yet."""
         instance = self._lookup(  # as kagglehub does, a model we cannot see is one we will create
             lambda: self._call(lambda api: api.model_instance_get(ref.handle)),
-            f"reading model {ref.handle}", self._model_target(ref),
+            f"reading model {ref.handle}",
+            self._model_target(ref),
         )
         return None if instance is None else (int(instance.version_number or 0) or None)
 
@@ -651,7 +703,9 @@ class KaggleBackend(Backend):
             try:
                 import kagglehub
             except ImportError as exc:
-                raise BackendError(f"kagglehub cannot be imported ({exc})", hint="pip install kagglehub") from None
+                raise BackendError(
+                    f"kagglehub cannot be imported ({exc})", hint="pip install kagglehub"
+                ) from None
             self._call(lambda api: kagglehub.model_upload(ref.handle, str(folder), version_notes=notes))
             return False
 
@@ -664,9 +718,11 @@ class KaggleBackend(Backend):
         if version is None:
             raise BackendError(f"{what} finished but Kaggle shows no version of it", hint=f"see {ref.url}")
         versioned = ref.with_version(version)
-        files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else [
-            folder.name
-        ]
+        files = (
+            sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+            if folder.is_dir()
+            else [folder.name]
+        )
         return ModelResult(
             handle=ref.handle,
             version=version,
@@ -686,7 +742,7 @@ class KaggleBackend(Backend):
         target: _Target | None,
         bad_input: Callable[[ValueError], KaggleMagicsError] | None = None,
     ) -> tuple[T, bool]:
-        """Run a write once; after a failure that may have taken effect, ``landed()`` decides (see retry.write).
+        """Run a write; after a failure that may have taken effect, ``landed()`` decides (see retry.write).
 
         ``bad_input`` turns the client's own ValueErrors (checks of the folder it reads) into our error.
         """
@@ -726,7 +782,7 @@ class KaggleBackend(Backend):
         return f"kaggle (credentials from {source}{where})"
 
 
-# -- module helpers ----------------------------------------------------------------------------------------------
+# -- module helpers ------------------------------------------------------------------------------------------
 def _follow_environment(api: Any) -> None:
     """Make the client honour the environment as it is now.
 
@@ -749,7 +805,9 @@ def _read_json(path: Path, name: str, hint: str) -> dict[str, Any]:
     except FileNotFoundError:
         raise MetadataError(f"{path.parent}: no {name} in this folder", hint=hint) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise MetadataError(f"{path}: not valid JSON ({_one_line(str(exc), 120)})", hint="fix the file") from None
+        raise MetadataError(
+            f"{path}: not valid JSON ({_one_line(str(exc), 120)})", hint="fix the file"
+        ) from None
     if not isinstance(data, dict):
         raise MetadataError(f"{path}: must hold a JSON object", hint="fix the file")
     return data
@@ -763,7 +821,9 @@ def _kernel_ref(meta: dict[str, Any]) -> KernelRef | None:
     return KernelRef(owner, slug)
 
 
-def _quick_save_request(api: Any, folder: Path, meta: dict[str, Any], timeout: int | None, accelerator: str | None):  # noqa: ANN202
+def _quick_save_request(
+    api: Any, folder: Path, meta: dict[str, Any], timeout: int | None, accelerator: str | None
+):
     """The SaveKernel request ``kernels_push`` would send, as a quick save (a version that does not run).
 
     kaggle 2.2's ``kernels_push`` has no option for the execution type, so this mirrors how it reads the
@@ -781,9 +841,13 @@ def _quick_save_request(api: Any, folder: Path, meta: dict[str, Any], timeout: i
     language = api.get_or_default(meta, "language", "")
     kernel_type = api.get_or_default(meta, "kernel_type", "")
     if language not in api.valid_push_language_types:
-        raise ValueError(f"A valid language must be specified in the metadata: one of {api.valid_push_language_types}")
+        raise ValueError(
+            f"A valid language must be specified in the metadata: one of {api.valid_push_language_types}"
+        )
     if kernel_type not in api.valid_push_kernel_types:
-        raise ValueError(f"A valid kernel type must be specified in the metadata: one of {api.valid_push_kernel_types}")
+        raise ValueError(
+            f"A valid kernel type must be specified in the metadata: one of {api.valid_push_kernel_types}"
+        )
     if kernel_type == "notebook" and language == "rmarkdown":
         language = "r"
     text = code_file.read_text(encoding="utf-8")

@@ -27,9 +27,19 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 _CONNECTION_ERRORS = (
-    "ConnectionError", "ConnectTimeout", "ReadTimeout", "Timeout", "ChunkedEncodingError", "ProtocolError",
-    "RemoteDisconnected", "ConnectionResetError", "ConnectionAbortedError", "BrokenPipeError",
-    "IncompleteRead", "NewConnectionError", "MaxRetryError",
+    "ConnectionError",
+    "ConnectTimeout",
+    "ReadTimeout",
+    "Timeout",
+    "ChunkedEncodingError",
+    "ProtocolError",
+    "RemoteDisconnected",
+    "ConnectionResetError",
+    "ConnectionAbortedError",
+    "BrokenPipeError",
+    "IncompleteRead",
+    "NewConnectionError",
+    "MaxRetryError",
 )
 
 
@@ -57,7 +67,7 @@ def http_status(exc: BaseException) -> int | None:
     if status < 400:
         try:
             code = response.json().get("code")  # type: ignore[union-attr]
-        except Exception:  # noqa: BLE001 - any unreadable body means "no code in it"
+        except Exception:
             code = None
         if isinstance(code, int) and code >= 400:
             return code
@@ -70,7 +80,7 @@ def server_message(exc: BaseException) -> str:
     if response is not None:
         try:
             message = response.json().get("message")
-        except Exception:  # noqa: BLE001
+        except Exception:
             message = None
         if isinstance(message, str) and message:
             return message
@@ -182,7 +192,9 @@ def write(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _wait_for(exc: BaseException, policy: RetryPolicy, attempt: int, *, retry_transient: bool) -> float | None:
+def _wait_for(
+    exc: BaseException, policy: RetryPolicy, attempt: int, *, retry_transient: bool
+) -> float | None:
     if attempt >= policy.attempts:
         return None
     if http_status(exc) == 429:
