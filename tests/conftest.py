@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins: list[str] = ["tests.fixtures_shell", "tests.fixtures_kaggle"]
+pytest_plugins: list[str] = ["tests.fixtures_shell", "tests.fixtures_kaggle", "tests.fixtures_local"]
 
 _LEAKY_PREFIXES = ("KAGGLE_", "KAGGLEHUB_", "PIP_", "UV_")
 

@@ -1,0 +1,106 @@
+"""Running the local Kaggle: register a competition's data (``kaggle-magics local competition add SLUG DIR``) and
+list what the store holds.
+
+A registered competition is mounted at ``/kaggle/input/<slug>`` in every local run that lists it in
+``competition_sources``, and takes submissions (checked against its ``sample_submission.csv`` if it has one).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import store as storage
+from .errors import KaggleMagicsError, NotFound
+from .handles import CompetitionRef
+from .results import Result
+
+DAILY_LIMIT = 5
+
+
+@dataclass
+class LocalCompetition(Result):
+    """A competition registered in the local storage."""
+
+    slug: str
+    title: str | None = None
+    data: Path | None = None
+    files: list[str] = field(default_factory=list)
+    copied: bool = True
+    daily_limit: int = DAILY_LIMIT
+    input_path: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    _title = "local competition"
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def add_competition(
+    slug: str,
+    data_dir: Path | str,
+    store: Path | None = None,
+    *,
+    title: str | None = None,
+    copy: bool = True,
+    daily_limit: int = DAILY_LIMIT,
+) -> LocalCompetition:
+    """Register ``data_dir`` as the data of competition ``slug``. With ``copy`` (the default) the files are
+    copied into the store, so later changes to ``data_dir`` do not change past runs; ``copy=False`` keeps a
+    reference (for big data). Registering again replaces the data, atomically."""
+    comp = CompetitionRef.parse(slug)
+    source = Path(data_dir).expanduser().resolve()
+    if not source.is_dir():
+        raise NotFound(f"competition data folder {str(data_dir)!r} not found",
+                       hint="give the folder that holds the competition's files (train.csv, test.csv, ...)")
+    if daily_limit < 1:
+        raise KaggleMagicsError(f"daily limit {daily_limit} must be at least 1")
+    where = storage.Store(store).ensure()
+    folder = where.competition_dir(comp.slug)
+    folder.mkdir(parents=True, exist_ok=True)
+    with storage.locked(folder):
+        record = {"slug": comp.slug, "title": title or comp.slug, "source": str(source), "copied": copy,
+                  "daily_limit": daily_limit, "added": time.time()}
+        if copy:
+            staging = Path(tempfile.mkdtemp(prefix=".data-", dir=folder))
+            try:
+                files = storage.copy_tree(source, staging / "data")
+                old = folder / "data"
+                if old.exists():
+                    trash = Path(tempfile.mkdtemp(prefix=".old-", dir=folder))
+                    old.rename(trash / "data")
+                    (staging / "data").rename(old)
+                    shutil.rmtree(trash, ignore_errors=True)
+                else:
+                    (staging / "data").rename(old)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+            data = folder / "data"
+        else:
+            data = source
+            record["data"] = str(source)
+            files = sorted(str(p.relative_to(source)) for p in source.rglob("*") if p.is_file())
+        storage.write_json(folder / "competition.json", record)
+    return LocalCompetition(slug=comp.slug, title=record["title"], data=data, files=files, copied=copy,
+                            daily_limit=daily_limit, input_path=f"/kaggle/input/{comp.slug}")
+
+
+def list_competitions(store: Path | None = None) -> list[LocalCompetition]:
+    """Every competition registered in the storage."""
+    root = storage.Store(store).root / "competitions"
+    found = []
+    for folder in sorted(root.iterdir()) if root.is_dir() else ():
+        if not (folder / "competition.json").exists():
+            continue
+        record = storage.read_json_object(folder / "competition.json", "competition record")
+        data = Path(record["data"]) if record.get("data") else folder / "data"
+        files = sorted(str(p.relative_to(data)) for p in data.rglob("*") if p.is_file()) if data.is_dir() else []
+        found.append(LocalCompetition(slug=folder.name, title=record.get("title"), data=data, files=files,
+                                      copied=bool(record.get("copied", True)),
+                                      daily_limit=int(record.get("daily_limit", DAILY_LIMIT)),
+                                      input_path=f"/kaggle/input/{folder.name}"))
+    return found

@@ -1,0 +1,103 @@
+"""``kaggle-magics rehearse PATH`` / ``%kaggle_rehearse``: run a kernel now, in the foreground, as Kaggle would.
+
+The same runner as a pushed kernel's (sandbox, ``/kaggle/input`` from the local store, internet cut, the
+session timeout), but nothing is pushed: the run goes to ``<store>/rehearsals/<name>/<stamp>/`` and the answer
+is how long each cell took, the total, and where the outputs are.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from . import runner
+from .backends.local import LocalBackend, read_kernel_folder
+from .errors import NotebookError
+from .metadata import KERNEL_METADATA
+from .runner import CellTiming, RunResult
+
+
+def rehearse(
+    path: Path | str,
+    *,
+    store: Path | None = None,
+    timeout: int | None = None,
+    internet: bool | None = None,
+    on_cell: Callable[[CellTiming], None] | None = None,
+    kernel_sources: Iterable[str] = (),
+    dataset_sources: Iterable[str] = (),
+    competition_sources: Iterable[str] = (),
+    model_sources: Iterable[str] = (),
+    sandbox_mode: str | None = None,
+) -> RunResult:
+    """Run ``path`` (a kernel folder with kernel-metadata.json, a ``.ipynb`` or a ``.py`` script) and return
+    its result; ``on_cell`` is called as each cell finishes (for a live display).
+
+    A folder's sources and internet setting come from its metadata (the ``*_sources`` arguments add to them;
+    ``internet`` overrides). A bare notebook or script takes its sources from the arguments and runs with
+    internet off unless ``internet=True``, as a competition submission does.
+    """
+    path = Path(path).expanduser()
+    notes: list[str] = []
+    sources = {"kernels": list(kernel_sources), "datasets": list(dataset_sources),
+               "competitions": list(competition_sources), "models": list(model_sources)}
+    if path.is_dir():
+        pushed = read_kernel_folder(path)
+        meta = pushed.meta
+        name, kernel_type, language, code = meta.ref.slug, meta.kernel_type, meta.language, pushed.code
+        notes += pushed.notes
+        for key, listed in (("kernels", meta.kernel_sources), ("datasets", meta.dataset_sources),
+                            ("competitions", meta.competition_sources), ("models", meta.model_sources)):
+            sources[key] = [*listed, *(s for s in sources[key] if s not in listed)]
+        run_internet = pushed.internet if internet is None else internet
+        exclude = meta.ref
+    elif path.is_file():
+        name, language, exclude = path.stem, "python", None
+        if path.suffix == ".ipynb":
+            kernel_type, code = "notebook", _cleared_notebook(path)
+        elif path.suffix == ".py":
+            kernel_type, code = "script", path.read_text(encoding="utf-8")
+        else:
+            raise NotebookError(f"{path}: cannot rehearse a {path.suffix or 'suffix-less'} file",
+                                hint=f"give a kernel folder ({KERNEL_METADATA} + code), a .ipynb or a .py")
+        run_internet = bool(internet)
+        if internet is None:
+            notes.append("internet off (as for a competition submission); pass internet=True to allow it")
+    else:
+        raise NotebookError(f"{path}: no such file or folder",
+                            hint=f"give a kernel folder ({KERNEL_METADATA} + code), a .ipynb or a .py")
+    backend = LocalBackend(store)
+    inputs, _ = backend.resolve_sources(
+        kernels=sources["kernels"], datasets=sources["datasets"], competitions=sources["competitions"],
+        models=sources["models"], exclude=exclude,
+    )
+    backend.store.ensure()
+    stamp = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+    run_dir = backend.store.rehearsals_dir() / name / stamp / "run"
+    spec = runner.RunSpec(name=str(path), kernel_type=kernel_type, language=language, internet=run_internet,
+                          timeout=timeout or runner.DEFAULT_TIMEOUT, inputs={k: str(v) for k, v in inputs.items()},
+                          code_file=path.name)
+    runner.prepare_run(run_dir, spec, code)
+    runner.supervise(run_dir, on_cell, sandbox_mode=sandbox_mode)
+    result = runner.load_result(run_dir, str(path))
+    result.notes = notes + result.notes
+    return result
+
+
+def _cleared_notebook(path: Path) -> str:
+    """The notebook as Kaggle's client sends it: code-cell outputs cleared, cell sources joined."""
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise NotebookError(f"{path}: not a readable notebook ({exc})") from None
+    if not isinstance(body, dict) or not isinstance(body.get("cells"), list):
+        raise NotebookError(f"{path}: not a notebook (no list of cells)")
+    for cell in body["cells"]:
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = []
+        if isinstance(cell.get("source"), list):
+            cell["source"] = "".join(cell["source"])
+    return json.dumps(body)
