@@ -201,6 +201,15 @@ def test_dropped_push_that_did_not_land_is_tried_again(kaggle_server, kaggle_bac
     assert len(kaggle_server.kernel(REF).versions) == 1
 
 
+def test_push_that_cannot_be_checked_is_not_repeated(kaggle_server, kaggle_backend, tmp_path):
+    kaggle_server.fail("GetKernel", 500, times=4)  # the version before the push stays unknown
+    kaggle_server.drop("SaveKernel", after=True)
+    with pytest.raises(BackendError, match="may have reached Kaggle; it was not repeated") as info:
+        kaggle_backend.push_kernel(kernel_folder(tmp_path))
+    assert f"https://www.kaggle.com/code/{REF}" in info.value.hint
+    assert len(kaggle_server.calls("SaveKernel")) == 1
+
+
 # -- status, log, output -------------------------------------------------------------------------------------
 def test_status_follows_the_run_and_reports_failure(kaggle_server, kaggle_backend, tmp_path):
     kaggle_backend.push_kernel(kernel_folder(tmp_path))
@@ -573,6 +582,18 @@ def test_dataset_version_survives_a_503_on_the_upload_start(kaggle_server, kaggl
     assert len(kaggle_server.calls("CreateDatasetVersion")) == 1
 
 
+def test_dataset_creation_repeated_by_the_client_is_recognised_as_ours(
+    kaggle_server, kaggle_backend, tmp_path
+):
+    folder = tmp_path / "small"
+    folder.mkdir()
+    (folder / "a.txt").write_text("a")
+    kaggle_server.drop("CreateDataset", after=True)  # the official client repeats the creation by itself
+    result = kaggle_backend.dataset_upload(folder, DatasetRef.parse("kmtester/km-small"))
+    assert result.version == 1
+    assert kaggle_server.dataset("kmtester/km-small").latest.files == {"a.txt": b"a"}
+
+
 def test_short_dataset_slug_is_a_metadata_error(kaggle_server, kaggle_backend, tmp_path):
     folder = tmp_path / "x"
     folder.mkdir()
@@ -609,6 +630,18 @@ def test_model_upload_creates_then_adds_a_version(kaggle_server, kaggle_backend,
     assert len(kaggle_server.calls("CreateModelInstance")) == 2  # the second answered 409: a version instead
     assert len(kaggle_server.calls("CreateModelInstanceVersion")) == 1
     assert capfd.readouterr() == ("", "")  # kagglehub's progress logs and bars stayed quiet
+
+
+def test_model_version_dropped_after_it_was_made_is_not_made_twice(kaggle_server, kaggle_backend, tmp_path):
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    (folder / "model.pt").write_bytes(b"w")
+    ref = ModelRef.parse("kmtester/km-model/pyTorch/exp-002")
+    kaggle_backend.model_upload(ref, folder)
+    kaggle_server.drop("CreateModelInstanceVersion", after=True)
+    result = kaggle_backend.model_upload(ref, folder, notes="again")
+    assert result.version == 2 and result.notes
+    assert len(kaggle_server.calls("CreateModelInstanceVersion")) == 1
 
 
 # -- the official CLI ----------------------------------------------------------------------------------------

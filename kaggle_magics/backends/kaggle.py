@@ -122,7 +122,7 @@ class KaggleBackend(Backend):
                     hint=config.NO_CREDENTIALS_HINT,
                 ) from None
             except Exception as exc:
-                raise self._error(exc, "authentication", None) from None
+                raise self._error(exc, "authentication", None, retried=False) from None
         self._log_printed(printed)
         self._api = api
         return api
@@ -182,7 +182,9 @@ class KaggleBackend(Backend):
             raise self._error(exc, what, target) from None
 
     # -- errors ----------------------------------------------------------------------------------------------
-    def _error(self, exc: BaseException, what: str, target: _Target | None) -> KaggleMagicsError:
+    def _error(
+        self, exc: BaseException, what: str, target: _Target | None, *, retried: bool = True
+    ) -> KaggleMagicsError:
         """One clear error for a failed client call: who, what, and the next step. Never a secret."""
         if isinstance(exc, KaggleMagicsError):
             return exc
@@ -190,7 +192,7 @@ class KaggleBackend(Backend):
         said = self._scrub(_one_line(retries.server_message(exc)))
         source = config.credentials_source() or "nowhere"
         about = f"{target.kind} {target.name}" if target else "Kaggle"
-        tries = self.retry.attempts
+        tries = f", {self.retry.attempts} tries" if retried else ""
         if status == 401:
             return PermissionDenied(
                 f"Kaggle rejected the credentials from {source} (HTTP 401) on {what}",
@@ -213,20 +215,21 @@ class KaggleBackend(Backend):
             if wait is not None and wait > self.retry.max_retry_after:
                 detail = f"it asks to wait {wait:.0f} s"
             else:
-                detail = f"still after {tries} tries"
+                detail = f"still after {self.retry.attempts} tries" if retried else "no retry"
             return RateLimited(
                 f"Kaggle is rate limiting {what} (HTTP 429, {detail})", hint="wait a few minutes, then retry"
             )
         if status is not None and status >= 500:
             return BackendError(
-                f"Kaggle failed on {what} (HTTP {status}, {tries} tries): {said}",
+                f"Kaggle failed on {what} (HTTP {status}{tries}): {said}",
                 hint="Kaggle may be having trouble: retry in a while",
             )
         if status is not None:
             return BackendError(f"Kaggle refused {what} (HTTP {status}): {said}")
         if retries.is_connection_error(exc):
             return BackendError(
-                f"could not reach Kaggle for {what}: the connection failed ({tries} tries)",
+                f"could not reach Kaggle for {what}: the connection failed"
+                + (f" {self.retry.attempts} times" if retried else ""),
                 hint="check the network (and any proxy settings), then retry",
             )
         if type(exc).__name__ == "BackendError":  # kagglehub's: an error in a 200 answer
@@ -630,7 +633,7 @@ class KaggleBackend(Backend):
         self._client()
         target = self._dataset_target(ref)
         before = self._dataset_version(ref)
-        what = f"the {'version' if before else 'creation'} of dataset {ref.id}"
+        what = f"a new version of dataset {ref.id}" if before else f"the creation of dataset {ref.id}"
         stage = _stage_dataset(folder, ref, title)
 
         def upload() -> tuple[Any, int | None]:
