@@ -163,7 +163,24 @@ def _is_tool_folder(folder: Path) -> bool:
     return False
 
 
-def stage(folder: Path, staging: Path) -> list[str]:
+KEEP_SUFFIX = ".kmx"  # appended to names Kaggle would unpack; bundle/archive.py's archives end in it too
+
+
+def protected_name(name: str) -> str:
+    """The name a file Kaggle would unpack is uploaded under: ``data.tar.gz`` -> ``data.tar.gz.kmx``."""
+    return name + KEEP_SUFFIX
+
+
+def unpack_hint(archive_name: str, folder: str, ref: DatasetRef) -> str:
+    """The notebook command that restores a packed folder with its modes (tar keeps them; so does
+    :func:`kaggle_magics.bundle.archive.unpack_archive`)."""
+    return (
+        f"mkdir -p /kaggle/working/{folder} && tar -xzf /kaggle/input/{ref.slug}/{archive_name}"
+        f" -C /kaggle/working/{folder}"
+    )
+
+
+def stage(folder: Path, staging: Path, ref: DatasetRef) -> list[str]:
     """Copy ``folder`` into the empty ``staging`` folder in the form to upload; returns notes on what was
     renamed or packed. The user's folder is only read."""
     from .bundle import archive
@@ -179,27 +196,31 @@ def stage(folder: Path, staging: Path) -> list[str]:
             shutil.copy2(entry, staging / name)
         elif entry.is_dir():
             if _is_tool_folder(entry):
-                packed = archive.pack_dir(entry, staging)
+                packed = archive.pack_dir(entry, staging, name=name)
                 notes.append(
-                    f"{name}/ holds executables or symlinks: packed as {packed.name} so Kaggle keeps their modes;"
-                    f" in the notebook: {archive.unpack_command(packed.name)}"
+                    f"{name}/ holds executables or symlinks: uploaded packed as {packed.name} so they survive;"
+                    f" in the notebook: {unpack_hint(packed.name, name, ref)}"
                 )
             else:
-                shutil.copytree(entry, staging / name, symlinks=False, ignore=shutil.ignore_patterns(*IGNORED))
+                shutil.copytree(entry, staging / name, ignore=shutil.ignore_patterns(*IGNORED))
                 for inner in sorted((staging / name).rglob("*")):
-                    if inner.is_file() and archive.kaggle_unpacks(inner.name):
-                        renamed = inner.with_name(archive.protected_name(inner.name))
+                    if inner.is_file() and archive.unpacked_by_kaggle(inner.name):
+                        renamed = inner.with_name(protected_name(inner.name))
                         inner.rename(renamed)
-                        notes.append(f"{inner.relative_to(staging)} uploaded as {renamed.relative_to(staging)}"
-                                     " (Kaggle would unpack it)")
+                        notes.append(
+                            f"{inner.relative_to(staging)} uploaded as {renamed.relative_to(staging)}"
+                            " (Kaggle would unpack it)"
+                        )
         elif _needs_exec(entry, entry.stat()):
-            packed = archive.pack_file(entry, staging)
+            with tempfile.TemporaryDirectory(dir=staging.parent) as lone:
+                shutil.copy2(entry, Path(lone) / name)
+                packed = archive.pack_dir(Path(lone), staging, name=name)
             notes.append(
-                f"{name} is executable: packed as {packed.name} so Kaggle keeps its exec bit;"
-                f" in the notebook: {archive.unpack_command(packed.name)}"
+                f"{name} is executable: uploaded packed as {packed.name} so it keeps its exec bit;"
+                f" in the notebook: {unpack_hint(packed.name, name, ref)}"
             )
-        elif archive.kaggle_unpacks(name):
-            target = archive.protected_name(name)
+        elif archive.unpacked_by_kaggle(name):
+            target = protected_name(name)
             shutil.copy2(entry, staging / target)
             notes.append(f"{name} uploaded as {target} (Kaggle would unpack it)")
         else:
@@ -252,7 +273,7 @@ def upload_dataset(
     with tempfile.TemporaryDirectory(prefix="kaggle-magics-dataset-") as tmp:
         staging = Path(tmp) / ref.slug
         staging.mkdir()
-        notes = stage(folder, staging)
+        notes = stage(folder, staging, ref)
         try:
             result = backend.dataset_upload(staging, ref, message=message, title=title, public=public)
         except NotFound as exc:

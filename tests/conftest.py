@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins: list[str] = ["tests.fixtures_shell", "tests.fixtures_kaggle", "tests.fixtures_local"]
+pytest_plugins: list[str] = [
+    "tests.fixtures_shell",
+    "tests.fixtures_kaggle",
+    "tests.fixtures_local",
+    "tests.fixtures_workflow",
+]
 
 _LEAKY_PREFIXES = ("KAGGLE_", "KAGGLEHUB_", "PIP_", "UV_")
 

@@ -212,3 +212,116 @@ def test_display_choice() -> None:
     with pytest.raises(TypeError):
         make_display(42, "x")
     assert [format_seconds(s) for s in (0.4, 59, 61, 3725)] == ["0 s", "59 s", "1 min 01 s", "1 h 02 min"]
+
+
+# -- through the official client against the loopback Kaggle ---------------------------------------------------
+from kaggle_magics.errors import NotFound  # noqa: E402
+from kaggle_magics.status import status  # noqa: E402
+
+RUN = "kmtester/long-training-run"
+LOG = [
+    ("stdout", 0.42, "\x1b[32mstarting\x1b[0m\n"),
+    ("stderr", 12.5, "epoch 1/2\n"),
+    ("stderr", 250.0, "epoch 2/2\nsaving\n"),
+    ("stdout", 95.25, "done\n"),  # entries need not come sorted
+    ("stdout", 411.6, "[NbConvertApp] Writing 2345 bytes to __notebook__.ipynb\n"),
+]
+
+
+def test_wait_until_complete_reports_a_runtime_that_matches_the_log(kaggle_server, kaggle_backend) -> None:
+    kaggle_server.add_kernel(RUN)
+    kaggle_server.set_status(RUN, "QUEUED", "RUNNING", *["RUNNING"] * 13, "COMPLETE")
+    kaggle_server.set_output(RUN, {"submission.csv": "id,y\n1,0\n", "model/w.bin": b"\x00" * 10}, log=LOG)
+    fake = FakeClock()
+    shown = Recorder()
+    result = status(kaggle_backend, RUN, wait=True, poll=fake.poll(first=30, factor=1, most=30), display=shown)
+
+    assert result.status == "COMPLETE" and result.ok and not result.interrupted
+    # polls at 0 (QUEUED), 30 (RUNNING) ... 420 (RUNNING), 450 (COMPLETE): the run took 390..450 s;
+    # the log's last entry says 411.6 s, and that is the answer
+    assert result.runtime_seconds == 411.6
+    assert result.runtime_precision == "412 s from the log (±1 s); between 390 s and 450 s from polls"
+    assert result.waited_seconds == 450
+    assert result.log_tail[0] == "starting"  # colour codes stripped
+    assert result.log_tail[-1].startswith("[NbConvertApp] Writing")
+    assert result.output_files == ["model/w.bin", "submission.csv"]
+    assert len(kaggle_server.calls("GetKernelSessionStatus")) == 16  # one per poll, no more
+    assert shown.closed == "COMPLETE after 7 min 30 s"
+    assert "runtime precision" in str(result) and "log (last lines)" in str(result)
+
+
+def test_ctrl_c_stops_the_waiting_not_the_run(kaggle_server, kaggle_backend) -> None:
+    kaggle_server.add_kernel(RUN)
+    kaggle_server.set_status(RUN, "QUEUED", "RUNNING", "RUNNING", "COMPLETE")
+    fake = FakeClock()
+    result = status(
+        kaggle_backend, RUN, wait=True, poll=fake.poll(first=1, factor=1, most=1), display=Recorder(interrupt_at=4)
+    )
+    assert result.interrupted and result.status == "RUNNING" and not result.done
+    assert any("Ctrl-C" in n and "the run goes on" in n for n in result.notes)
+    assert result.runtime_seconds is None and result.log_tail == []
+    # nothing but status polls went out: no cancel, no push
+    assert {r.name for r in kaggle_server.calls()} == {"GetKernelSessionStatus"}
+    # and the run carries on to its end
+    later = status(kaggle_backend, RUN, wait=True, poll=FakeClock().poll(), display=False)
+    assert later.status == "COMPLETE"
+
+
+def test_timeout_stops_waiting_with_a_clear_note(kaggle_server, kaggle_backend) -> None:
+    kaggle_server.add_kernel(RUN)
+    kaggle_server.set_status(RUN, "RUNNING")
+    fake = FakeClock()
+    result = status(kaggle_backend, RUN, timeout=45, poll=fake.poll(first=10, factor=2, most=30), display=False)
+    assert result.timed_out and result.status == "RUNNING"
+    assert result.waited_seconds == 45
+    assert any("timeout 45 s" in n and "still RUNNING" in n for n in result.notes)
+
+
+def test_a_failed_run_shows_its_failure_message_and_log(kaggle_server, kaggle_backend) -> None:
+    kaggle_server.add_kernel(RUN)
+    kaggle_server.set_status(RUN, "ERROR", failure_message="Your notebook tried to allocate more memory")
+    kaggle_server.set_output(RUN, {}, log=[("stderr", 3.0, "Traceback...\nMemoryError\n")])
+    result = status(kaggle_backend, RUN, display=False)
+    assert result.status == "ERROR" and not result.ok
+    assert result.failure_message == "Your notebook tried to allocate more memory"
+    assert result.log_tail == ["Traceback...", "MemoryError"]
+    assert result.runtime_seconds == 3.0 and result.runtime_precision == "3 s from the log (±1 s)"
+
+
+def test_a_version_in_the_ref_asks_for_that_version(kaggle_server, kaggle_backend) -> None:
+    kaggle_server.add_kernel(RUN, versions=2)
+    kaggle_server.set_status(RUN, "ERROR", version=1, failure_message="v1 broke")
+    kaggle_server.set_status(RUN, "COMPLETE", version=2)
+    result = status(kaggle_backend, f"{RUN}/1", display=False)
+    assert result.version == 1 and result.status == "ERROR" and result.failure_message == "v1 broke"
+    assert kaggle_server.bodies("GetKernelSessionStatus")[-1].get("versionLabel") == "1"
+    assert status(kaggle_backend, RUN, display=False).status == "COMPLETE"
+
+
+def test_a_missing_kernel_is_named_with_its_url(kaggle_server, kaggle_backend) -> None:
+    with pytest.raises(NotFound) as info:
+        status(kaggle_backend, "kmtester/no-such-kernel", display=False)
+    assert "kmtester/no-such-kernel" in info.value.message
+    assert "https://www.kaggle.com/code/kmtester/no-such-kernel" in (info.value.message + (info.value.hint or ""))
+
+
+# -- on the local backend: a real kernel run ----------------------------------------------------------------------
+from tests.fixtures_workflow import OUTPUT_COUNT, SLEEP, WORKFLOW_RUN  # noqa: E402
+
+
+def test_local_run_followed_to_its_end(local_world) -> None:
+    shown = Recorder()
+    result = status(local_world.backend, WORKFLOW_RUN, wait=True, poll=Poll(first=0.2, factor=1.5, most=1),
+                    timeout=120, display=shown)
+    assert result.status == "COMPLETE", (result.failure_message, result.log_tail)
+    assert result.version == 1
+    assert "starting" in result.log_tail and "done" in result.log_tail
+    assert result.log_tail.index("starting") < result.log_tail.index("done")
+    assert "submission.csv" in result.output_files and len(result.output_files) == OUTPUT_COUNT + 1
+    # the runtime: the run slept SLEEP s; the log's last timestamp agrees with it to the second
+    assert result.runtime_seconds is not None and SLEEP <= result.runtime_seconds < 60
+    from_log = timing.from_log(local_world.backend.kernel_log(WORKFLOW_RUN))
+    assert from_log is not None and abs(from_log.seconds - result.runtime_seconds) <= timing.LOG_SLACK
+    assert result.runtime_precision
+    if shown.updates:  # the run may have ended before the first poll when other tests waited on it first
+        assert shown.closed is not None and shown.closed.startswith("COMPLETE after")
