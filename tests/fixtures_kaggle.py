@@ -15,12 +15,17 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.kaggle_server import FAKE_KEY, FAKE_TOKEN, FAKE_USER, KaggleServer
 
-__all__ = ["FAKE_KEY", "FAKE_TOKEN", "FAKE_USER", "KaggleServer", "run_kaggle_cli"]
+if TYPE_CHECKING:
+    from kaggle_magics.backends.kaggle import KaggleBackend
+    from kaggle_magics.backends.retry import RetryPolicy
+
+__all__ = ["FAKE_KEY", "FAKE_TOKEN", "FAKE_USER", "KaggleServer", "fast_retry_policy", "run_kaggle_cli"]
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +57,7 @@ def kaggle_server_anonymous(
     return _route(_kaggle_server_process, monkeypatch, credentials=False)
 
 
-def fast_retry_policy():
+def fast_retry_policy() -> RetryPolicy:
     """Retry delays short enough for tests (the defaults wait seconds)."""
     from kaggle_magics.backends.retry import RetryPolicy
 
@@ -60,7 +65,7 @@ def fast_retry_policy():
 
 
 @pytest.fixture
-def kaggle_backend(kaggle_server: KaggleServer):
+def kaggle_backend(kaggle_server: KaggleServer) -> KaggleBackend:
     """A KaggleBackend over the official clients, talking to ``kaggle_server``, with short retry delays."""
     from kaggle_magics.backends.kaggle import KaggleBackend
 
