@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -208,10 +208,3 @@ def _brief(exc: BaseException) -> str:
     status = http_status(exc)
     return f"HTTP {status}" if status is not None else type(exc).__name__
 
-
-def describe_failure(exc: Any) -> str:
-    """A short phrase for the last failure: 'HTTP 503' or 'the connection dropped'."""
-    status = http_status(exc)
-    if status is not None:
-        return f"HTTP {status}"
-    return "the connection dropped" if is_connection_error(exc) else type(exc).__name__
