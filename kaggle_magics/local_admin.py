@@ -1,5 +1,5 @@
-"""Running the local Kaggle: register a competition's data (``kaggle-magics local competition add SLUG DIR``) and
-list what the store holds.
+"""Running the local Kaggle: register a competition's data (``kaggle-magics local competition add SLUG
+DIR``) and list what the store holds.
 
 A registered competition is mounted at ``/kaggle/input/<slug>`` in every local run that lists it in
 ``competition_sources``, and takes submissions (checked against its ``sample_submission.csv`` if it has one).
@@ -12,6 +12,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import store as storage
 from .errors import KaggleMagicsError, NotFound
@@ -55,16 +56,24 @@ def add_competition(
     comp = CompetitionRef.parse(slug)
     source = Path(data_dir).expanduser().resolve()
     if not source.is_dir():
-        raise NotFound(f"competition data folder {str(data_dir)!r} not found",
-                       hint="give the folder that holds the competition's files (train.csv, test.csv, ...)")
+        raise NotFound(
+            f"competition data folder {str(data_dir)!r} not found",
+            hint="give the folder that holds the competition's files (train.csv, test.csv, ...)",
+        )
     if daily_limit < 1:
         raise KaggleMagicsError(f"daily limit {daily_limit} must be at least 1")
     where = storage.Store(store).ensure()
     folder = where.competition_dir(comp.slug)
     folder.mkdir(parents=True, exist_ok=True)
     with storage.locked(folder):
-        record = {"slug": comp.slug, "title": title or comp.slug, "source": str(source), "copied": copy,
-                  "daily_limit": daily_limit, "added": time.time()}
+        record: dict[str, Any] = {
+            "slug": comp.slug,
+            "title": title or comp.slug,
+            "source": str(source),
+            "copied": copy,
+            "daily_limit": daily_limit,
+            "added": time.time(),
+        }
         if copy:
             staging = Path(tempfile.mkdtemp(prefix=".data-", dir=folder))
             try:
@@ -85,8 +94,15 @@ def add_competition(
             record["data"] = str(source)
             files = sorted(str(p.relative_to(source)) for p in source.rglob("*") if p.is_file())
         storage.write_json(folder / "competition.json", record)
-    return LocalCompetition(slug=comp.slug, title=record["title"], data=data, files=files, copied=copy,
-                            daily_limit=daily_limit, input_path=f"/kaggle/input/{comp.slug}")
+    return LocalCompetition(
+        slug=comp.slug,
+        title=record["title"],
+        data=data,
+        files=files,
+        copied=copy,
+        daily_limit=daily_limit,
+        input_path=f"/kaggle/input/{comp.slug}",
+    )
 
 
 def list_competitions(store: Path | None = None) -> list[LocalCompetition]:
@@ -98,9 +114,18 @@ def list_competitions(store: Path | None = None) -> list[LocalCompetition]:
             continue
         record = storage.read_json_object(folder / "competition.json", "competition record")
         data = Path(record["data"]) if record.get("data") else folder / "data"
-        files = sorted(str(p.relative_to(data)) for p in data.rglob("*") if p.is_file()) if data.is_dir() else []
-        found.append(LocalCompetition(slug=folder.name, title=record.get("title"), data=data, files=files,
-                                      copied=bool(record.get("copied", True)),
-                                      daily_limit=int(record.get("daily_limit", DAILY_LIMIT)),
-                                      input_path=f"/kaggle/input/{folder.name}"))
+        files = (
+            sorted(str(p.relative_to(data)) for p in data.rglob("*") if p.is_file()) if data.is_dir() else []
+        )
+        found.append(
+            LocalCompetition(
+                slug=folder.name,
+                title=record.get("title"),
+                data=data,
+                files=files,
+                copied=bool(record.get("copied", True)),
+                daily_limit=int(record.get("daily_limit", DAILY_LIMIT)),
+                input_path=f"/kaggle/input/{folder.name}",
+            )
+        )
     return found

@@ -1,4 +1,5 @@
-"""``kaggle-magics rehearse PATH`` / ``%kaggle_rehearse``: run a kernel now, in the foreground, as Kaggle would.
+"""``kaggle-magics rehearse PATH`` / ``%kaggle_rehearse``: run a kernel now, in the foreground, as Kaggle
+would.
 
 The same runner as a pushed kernel's (sandbox, ``/kaggle/input`` from the local store, internet cut, the
 session timeout), but nothing is pushed: the run goes to ``<store>/rehearsals/<name>/<stamp>/`` and the answer
@@ -42,15 +43,23 @@ def rehearse(
     """
     path = Path(path).expanduser()
     notes: list[str] = []
-    sources = {"kernels": list(kernel_sources), "datasets": list(dataset_sources),
-               "competitions": list(competition_sources), "models": list(model_sources)}
+    sources = {
+        "kernels": list(kernel_sources),
+        "datasets": list(dataset_sources),
+        "competitions": list(competition_sources),
+        "models": list(model_sources),
+    }
     if path.is_dir():
         pushed = read_kernel_folder(path)
         meta = pushed.meta
         name, kernel_type, language, code = meta.ref.slug, meta.kernel_type, meta.language, pushed.code
         notes += pushed.notes
-        for key, listed in (("kernels", meta.kernel_sources), ("datasets", meta.dataset_sources),
-                            ("competitions", meta.competition_sources), ("models", meta.model_sources)):
+        for key, listed in (
+            ("kernels", meta.kernel_sources),
+            ("datasets", meta.dataset_sources),
+            ("competitions", meta.competition_sources),
+            ("models", meta.model_sources),
+        ):
             sources[key] = [*listed, *(s for s in sources[key] if s not in listed)]
         run_internet = pushed.internet if internet is None else internet
         exclude = meta.ref
@@ -61,25 +70,38 @@ def rehearse(
         elif path.suffix == ".py":
             kernel_type, code = "script", path.read_text(encoding="utf-8")
         else:
-            raise NotebookError(f"{path}: cannot rehearse a {path.suffix or 'suffix-less'} file",
-                                hint=f"give a kernel folder ({KERNEL_METADATA} + code), a .ipynb or a .py")
+            raise NotebookError(
+                f"{path}: cannot rehearse a {path.suffix or 'suffix-less'} file",
+                hint=f"give a kernel folder ({KERNEL_METADATA} + code), a .ipynb or a .py",
+            )
         run_internet = bool(internet)
         if internet is None:
             notes.append("internet off (as for a competition submission); pass internet=True to allow it")
     else:
-        raise NotebookError(f"{path}: no such file or folder",
-                            hint=f"give a kernel folder ({KERNEL_METADATA} + code), a .ipynb or a .py")
+        raise NotebookError(
+            f"{path}: no such file or folder",
+            hint=f"give a kernel folder ({KERNEL_METADATA} + code), a .ipynb or a .py",
+        )
     backend = LocalBackend(store)
     inputs, _ = backend.resolve_sources(
-        kernels=sources["kernels"], datasets=sources["datasets"], competitions=sources["competitions"],
-        models=sources["models"], exclude=exclude,
+        kernels=sources["kernels"],
+        datasets=sources["datasets"],
+        competitions=sources["competitions"],
+        models=sources["models"],
+        exclude=exclude,
     )
     backend.store.ensure()
     stamp = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
     run_dir = backend.store.rehearsals_dir() / name / stamp / "run"
-    spec = runner.RunSpec(name=str(path), kernel_type=kernel_type, language=language, internet=run_internet,
-                          timeout=timeout or runner.DEFAULT_TIMEOUT, inputs={k: str(v) for k, v in inputs.items()},
-                          code_file=path.name)
+    spec = runner.RunSpec(
+        name=str(path),
+        kernel_type=kernel_type,
+        language=language,
+        internet=run_internet,
+        timeout=timeout or runner.DEFAULT_TIMEOUT,
+        inputs={k: str(v) for k, v in inputs.items()},
+        code_file=path.name,
+    )
     runner.prepare_run(run_dir, spec, code)
     runner.supervise(run_dir, on_cell, sandbox_mode=sandbox_mode)
     result = runner.load_result(run_dir, str(path))

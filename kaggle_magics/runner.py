@@ -49,13 +49,27 @@ _LOG_EVERY = 1.0  # seconds between rewrites of log.json while a run goes on
 _NEVER_STARTED = 120.0  # a QUEUED run with no runner after this long is reported as failed
 # Variables a run inherits from the machine: locale, proxies and package-installer settings. Nothing else
 # (no credentials of any kind) reaches the notebook.
-_PASS_ENV = ("LANG", "LANGUAGE", "TZ", "LD_LIBRARY_PATH", "CUDA_VISIBLE_DEVICES", "SSL_CERT_FILE", "SSL_CERT_DIR",
-             "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY",
-             "HTTPS_PROXY", "NO_PROXY")
+_PASS_ENV = (
+    "LANG",
+    "LANGUAGE",
+    "TZ",
+    "LD_LIBRARY_PATH",
+    "CUDA_VISIBLE_DEVICES",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+)
 _PASS_PREFIXES = ("LC_", "PIP_", "UV_")
 
 
-# -- results ---------------------------------------------------------------------------------------------------
+# -- results -------------------------------------------------------------------------------------------------
 @dataclass
 class CellTiming:
     """One code cell of a run: its place, how long it ran, how it ended."""
@@ -103,8 +117,10 @@ class RunResult(Result):
 
     def raise_for_status(self) -> RunResult:
         if not self.ok:
-            raise RunFailed(f"{self.name}: {self.status}: {self.failure_message or 'no reason given'}",
-                            hint=f"the log is {self.log}")
+            raise RunFailed(
+                f"{self.name}: {self.status}: {self.failure_message or 'no reason given'}",
+                hint=f"the log is {self.log}",
+            )
         return self
 
     def __str__(self) -> str:
@@ -125,7 +141,7 @@ class RunResult(Result):
         return text
 
 
-# -- preparing a run -------------------------------------------------------------------------------------------
+# -- preparing a run -----------------------------------------------------------------------------------------
 @dataclass
 class RunSpec:
     """What a run needs; stored as spec.json so that a background supervisor can pick it up."""
@@ -144,7 +160,9 @@ class RunSpec:
         try:
             return cls(**data)
         except TypeError as exc:
-            raise StoreError(f"local store: {run_dir / 'spec.json'} does not describe a run ({exc})") from None
+            raise StoreError(
+                f"local store: {run_dir / 'spec.json'} does not describe a run ({exc})"
+            ) from None
 
 
 def prepare_run(run_dir: Path, spec: RunSpec, code: str) -> Path:
@@ -167,7 +185,7 @@ def prepare_run(run_dir: Path, spec: RunSpec, code: str) -> Path:
     return run_dir
 
 
-# -- status ----------------------------------------------------------------------------------------------------
+# -- status --------------------------------------------------------------------------------------------------
 def _proc_start(pid: int) -> int | None:
     """The start time of ``pid`` in clock ticks since boot (tells a reused pid apart), None if unknown."""
     try:
@@ -213,11 +231,14 @@ def read_status(run_dir: Path) -> dict[str, Any]:
         if pid is None:
             reason = "the local runner never started"
         else:
-            reason = (f"the local runner (pid {pid}) stopped before the run finished: it was killed, or the "
-                      "machine restarted")
+            reason = (
+                f"the local runner (pid {pid}) stopped before the run finished: it was killed, or the "
+                "machine restarted"
+            )
         now = time.time()
-        state.update(status="ERROR", failure_message=f"{reason} (see {run_dir / 'runner.log'})",
-                     finished_at=now)
+        state.update(
+            status="ERROR", failure_message=f"{reason} (see {run_dir / 'runner.log'})", finished_at=now
+        )
         if state.get("started_at"):
             state["runtime_seconds"] = now - float(state["started_at"])
         write_json(path, state)
@@ -256,15 +277,31 @@ def load_result(run_dir: Path, name: str) -> RunResult:
     cells, kernel_start = [], None
     for event in _read_events(run_dir):
         if event.get("e") == "cell_end":
-            cells.append(CellTiming(event["index"], event["number"], event.get("first_line", ""),
-                                    event["seconds"], event["started"], event["status"]))
+            cells.append(
+                CellTiming(
+                    event["index"],
+                    event["number"],
+                    event.get("first_line", ""),
+                    event["seconds"],
+                    event["started"],
+                    event["status"],
+                )
+            )
         elif event.get("e") == "kernel":
             kernel_start = event.get("seconds")
     return RunResult(
-        name=name, status=state["status"], failure_message=state.get("failure_message"),
-        total_seconds=state.get("runtime_seconds"), kernel_start_seconds=kernel_start, cells=cells,
-        output_dir=run_dir / "output", output_files=output_files(run_dir), log=run_dir / "log.json",
-        run_dir=run_dir, sandbox=state.get("sandbox"), internet=state.get("internet"),
+        name=name,
+        status=state["status"],
+        failure_message=state.get("failure_message"),
+        total_seconds=state.get("runtime_seconds"),
+        kernel_start_seconds=kernel_start,
+        cells=cells,
+        output_dir=run_dir / "output",
+        output_files=output_files(run_dir),
+        log=run_dir / "log.json",
+        run_dir=run_dir,
+        sandbox=state.get("sandbox"),
+        internet=state.get("internet"),
         notes=list(state.get("notes") or []),
     )
 
@@ -282,7 +319,7 @@ def _read_events(run_dir: Path) -> list[dict[str, Any]]:
     return events
 
 
-# -- the supervisor ---------------------------------------------------------------------------------------------
+# -- the supervisor ------------------------------------------------------------------------------------------
 def spawn(run_dir: Path) -> int:
     """Start the supervisor of ``run_dir`` as a detached process (its own session: it outlives the caller,
     e.g. a CLI that exits right after the push). Returns its pid."""
@@ -291,8 +328,13 @@ def spawn(run_dir: Path) -> int:
     with open(run_dir / "runner.log", "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "kaggle_magics.runner", "supervise", str(run_dir)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=run_dir, env=env,
-            start_new_session=True, close_fds=True,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=run_dir,
+            env=env,
+            start_new_session=True,
+            close_fds=True,
         )
     # Reap it when it ends if we are still around (no zombie in a long IPython session); a daemon thread
     # does not keep the caller alive.
@@ -314,7 +356,9 @@ def _package_parent() -> str:
 class _Tail:
     """Reads events.jsonl as the executor appends to it; builds log.json; reports finished cells."""
 
-    def __init__(self, run_dir: Path, on_cell: Callable[[CellTiming], None] | None, log: list[dict[str, Any]]):
+    def __init__(
+        self, run_dir: Path, on_cell: Callable[[CellTiming], None] | None, log: list[dict[str, Any]]
+    ):
         self.path = run_dir / "events.jsonl"
         self.log_path = run_dir / "log.json"
         self.on_cell = on_cell
@@ -345,7 +389,9 @@ class _Tail:
     def _take(self, event: dict[str, Any]) -> None:
         kind = event.get("e")
         if kind == "log":
-            self.log.append({"stream_name": event["stream"], "time": round(event["time"], 3), "data": event["data"]})
+            self.log.append(
+                {"stream_name": event["stream"], "time": round(event["time"], 3), "data": event["data"]}
+            )
             self.dirty = True
         elif kind == "kernel":
             self.kernel_seconds = event.get("seconds")
@@ -354,8 +400,16 @@ class _Tail:
         elif kind == "cell_end":
             self.current = None
             if self.on_cell:
-                self.on_cell(CellTiming(event["index"], event["number"], event.get("first_line", ""),
-                                        event["seconds"], event["started"], event["status"]))
+                self.on_cell(
+                    CellTiming(
+                        event["index"],
+                        event["number"],
+                        event.get("first_line", ""),
+                        event["seconds"],
+                        event["started"],
+                        event["status"],
+                    )
+                )
         elif kind == "end":
             self.end = event
 
@@ -373,8 +427,15 @@ def supervise(
     run_dir = Path(run_dir).resolve()
     spec = RunSpec.load(run_dir)
     t0 = time.time()
-    _set_status(run_dir, status="RUNNING", started_at=t0, runner_pid=os.getpid(), runner_start=_proc_start(os.getpid()),
-                internet=spec.internet, timeout=spec.timeout)
+    _set_status(
+        run_dir,
+        status="RUNNING",
+        started_at=t0,
+        runner_pid=os.getpid(),
+        runner_start=_proc_start(os.getpid()),
+        internet=spec.internet,
+        timeout=spec.timeout,
+    )
     scratch = run_dir / "scratch"
     log: list[dict[str, Any]] = []
     tail = _Tail(run_dir, on_cell, log)
@@ -383,24 +444,52 @@ def supervise(
     try:
         layout = sandbox.Layout(
             inputs={name: Path(host) for name, host in spec.inputs.items()},
-            working=run_dir / "output", scratch=scratch, rw_paths=[run_dir], internet=spec.internet,
+            working=run_dir / "output",
+            scratch=scratch,
+            rw_paths=[run_dir],
+            internet=spec.internet,
         )
         box = sandbox.build(layout, sandbox_mode)
-        _set_status(run_dir, sandbox=box.mode, network_cut=box.network_cut, kaggle_paths=box.kaggle_paths,
-                    notes=box.notes)
+        _set_status(
+            run_dir,
+            sandbox=box.mode,
+            network_cut=box.network_cut,
+            kaggle_paths=box.kaggle_paths,
+            notes=box.notes,
+        )
         for note in box.notes:
             log.append({"stream_name": "stderr", "time": 0.0, "data": f"[kaggle-magics] {note}\n"})
         venv = _make_venv(scratch / "venv")
         _write_kernelspec(scratch / "kernels", venv)
         write_json(run_dir / "env.json", _kernel_env(box, venv))
         (run_dir / "events.jsonl").write_bytes(b"")
-        argv = [*box.argv, sys.executable, "-m", "kaggle_magics.runner", "execute", str(run_dir), "--t0", repr(t0)]
-        env = {**_kernel_env(box, venv), "PYTHONPATH": _package_parent(), "JUPYTER_PLATFORM_DIRS": "1",
-               "PATH": os.environ.get("PATH", os.defpath)}
+        argv = [
+            *box.argv,
+            sys.executable,
+            "-m",
+            "kaggle_magics.runner",
+            "execute",
+            str(run_dir),
+            "--t0",
+            repr(t0),
+        ]
+        env = {
+            **_kernel_env(box, venv),
+            "PYTHONPATH": _package_parent(),
+            "JUPYTER_PLATFORM_DIRS": "1",
+            "PATH": os.environ.get("PATH", os.defpath),
+        }
         with open(run_dir / "executor.log", "wb") as errors:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=errors, stderr=subprocess.STDOUT,
-                                    cwd=box.working_dir if box.mode != "bwrap" else run_dir, env=env,
-                                    start_new_session=True, preexec_fn=sandbox.die_with_parent)
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=errors,
+                stderr=subprocess.STDOUT,
+                cwd=box.working_dir if box.mode != "bwrap" else run_dir,
+                env=env,
+                start_new_session=True,
+                preexec_fn=sandbox.die_with_parent,
+            )
         deadline = t0 + spec.timeout
         while proc.poll() is None:
             tail.poll()
@@ -427,32 +516,45 @@ def supervise(
         shutil.rmtree(scratch, ignore_errors=True)
     end = time.time()
     if final.get("failure_message"):
-        log.append({"stream_name": "stderr", "time": round(end - t0, 3),
-                    "data": f"[kaggle-magics] {final['status']}: {final['failure_message']}\n"})
+        log.append(
+            {
+                "stream_name": "stderr",
+                "time": round(end - t0, 3),
+                "data": f"[kaggle-magics] {final['status']}: {final['failure_message']}\n",
+            }
+        )
     tail.dirty = True
     tail.flush(force=True)
     final.update(finished_at=end, runtime_seconds=end - t0)
     return _set_status(run_dir, **final)
 
 
-def _final_state(run_dir: Path, spec: RunSpec, tail: _Tail, returncode: int | None, *, timed_out: bool) -> dict[str, Any]:
+def _final_state(
+    run_dir: Path, spec: RunSpec, tail: _Tail, returncode: int | None, *, timed_out: bool
+) -> dict[str, Any]:
     if tail.end is not None and not timed_out:
         return {"status": tail.end["status"], "failure_message": tail.end.get("failure_message")}
     where = ""
     if tail.current is not None:
         where = f" while running In [{tail.current['number']}] (notebook cell {tail.current['index'] + 1})"
     if timed_out:
-        return {"status": "ERROR", "failure_message": (
-            f"the run exceeded its session timeout of {spec.timeout} s and was stopped{where}"),
-            "timed_out": True}
+        return {
+            "status": "ERROR",
+            "failure_message": (
+                f"the run exceeded its session timeout of {spec.timeout} s and was stopped{where}"
+            ),
+            "timed_out": True,
+        }
     detail = ""
     try:
         lines = (run_dir / "executor.log").read_text(errors="replace").strip().splitlines()
         detail = f": {lines[-1]}" if lines else ""
     except OSError:
         pass
-    return {"status": "ERROR",
-            "failure_message": f"the run's process ended unexpectedly (exit code {returncode}){where}{detail}"}
+    return {
+        "status": "ERROR",
+        "failure_message": f"the run's process ended unexpectedly (exit code {returncode}){where}{detail}",
+    }
 
 
 def _make_venv(path: Path) -> Path:
@@ -461,9 +563,14 @@ def _make_venv(path: Path) -> Path:
     import venv
 
     venv.EnvBuilder(with_pip=False, symlinks=True, clear=True).create(path)
-    purelib = Path(subprocess.run(
-        [str(path / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True).stdout.strip())
+    purelib = Path(
+        subprocess.run(
+            [str(path / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
     dirs = [*site.getsitepackages()]
     if site.ENABLE_USER_SITE and site.getusersitepackages() and Path(site.getusersitepackages()).is_dir():
         dirs.append(site.getusersitepackages())
@@ -471,7 +578,8 @@ def _make_venv(path: Path) -> Path:
     lines = [f"import site; site.addsitedir({d!r})" for d in dirs if Path(d).is_dir()]
     (purelib / "_kaggle_image.pth").write_text("\n".join(lines) + "\n", encoding="utf-8")
     # `!pip install` must find this venv's pip first, not the user's: a launcher over the pip it can import.
-    launcher = f"#!{path / 'bin' / 'python'}\nimport sys\nfrom pip._internal.cli.main import main\nsys.exit(main())\n"
+    python = path / "bin" / "python"
+    launcher = f"#!{python}\nimport sys\nfrom pip._internal.cli.main import main\nsys.exit(main())\n"
     major, minor = sys.version_info[:2]
     for name in ("pip", "pip3", f"pip{major}.{minor}"):
         script = path / "bin" / name
@@ -481,8 +589,11 @@ def _make_venv(path: Path) -> Path:
 
 
 def _write_kernelspec(folder: Path, venv: Path) -> None:
-    spec = {"argv": [str(venv / "bin" / "python"), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": "Python 3", "language": "python"}
+    spec = {
+        "argv": [str(venv / "bin" / "python"), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3",
+        "language": "python",
+    }
     write_json(folder / KERNEL_NAME / "kernel.json", spec)
 
 
@@ -492,10 +603,15 @@ def _kernel_env(box: sandbox.Sandbox, venv: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k in _PASS_ENV or k.startswith(_PASS_PREFIXES)}
     home = f"{box.tmp_dir}/home"
     env.update(
-        PATH=os.pathsep.join([str(venv / "bin"), "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin",
-                              "/sbin", "/bin"]),
-        HOME=home, TMPDIR=box.tmp_dir, VIRTUAL_ENV=str(venv), PYTHONNOUSERSITE="1",
-        JUPYTER_RUNTIME_DIR=f"{box.tmp_dir}/jupyter-runtime", IPYTHONDIR=f"{home}/.ipython",
+        PATH=os.pathsep.join(
+            [str(venv / "bin"), "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+        ),
+        HOME=home,
+        TMPDIR=box.tmp_dir,
+        VIRTUAL_ENV=str(venv),
+        PYTHONNOUSERSITE="1",
+        JUPYTER_RUNTIME_DIR=f"{box.tmp_dir}/jupyter-runtime",
+        IPYTHONDIR=f"{home}/.ipython",
         MPLBACKEND="agg",
     )
     env.setdefault("LANG", "C.UTF-8")
@@ -504,10 +620,10 @@ def _kernel_env(box: sandbox.Sandbox, venv: Path) -> dict[str, str]:
     return env
 
 
-# -- the executor (inside the sandbox) ----------------------------------------------------------------------------
+# -- the executor (inside the sandbox) -----------------------------------------------------------------------
 class _Events:
     def __init__(self, path: Path, t0: float):
-        self.handle = open(path, "a", encoding="utf-8")
+        self.handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - open for the executor's life
         self.t0 = t0
 
     def now(self) -> float:
@@ -557,8 +673,10 @@ def _execute(run_dir: Path, events: _Events) -> tuple[str, str | None]:
         return "ERROR", f"the local runner runs Python only; this kernel's language is {spec.language!r}"
     if not (nb.metadata.get("kernelspec") or {}).get("name"):
         events.log("stderr", f"papermill.exceptions.PapermillException: {NO_KERNEL_NAME}\n")
-        return "ERROR", (f"{NO_KERNEL_NAME} (Kaggle runs notebooks with papermill, which needs "
-                         "metadata.kernelspec: kaggle-magics adds it to the notebooks it writes)")
+        return "ERROR", (
+            f"{NO_KERNEL_NAME} (Kaggle runs notebooks with papermill, which needs "
+            "metadata.kernelspec: kaggle-magics adds it to the notebooks it writes)"
+        )
     kernels = str(run_dir / "scratch" / "kernels")
 
     class KernelManager(AsyncKernelManager):  # our kernelspec (the run's venv), whatever the machine has
@@ -578,8 +696,15 @@ def _execute(run_dir: Path, events: _Events) -> tuple[str, str | None]:
         seconds = time.monotonic() - current["start"]
         started = events.now() - seconds
         number = client.code_cells_executed
-        events.emit("cell_end", index=cell_index, number=number, seconds=round(seconds, 3),
-                    started=round(started, 3), status=status, first_line=_first_line(cell.source))
+        events.emit(
+            "cell_end",
+            index=cell_index,
+            number=number,
+            seconds=round(seconds, 3),
+            started=round(started, 3),
+            status=status,
+            first_line=_first_line(cell.source),
+        )
         events.log("stderr", f"[kaggle-magics] In [{number}] ran {seconds:.2f} s\n")
 
     class Client(NotebookClient):
@@ -588,9 +713,16 @@ def _execute(run_dir: Path, events: _Events) -> tuple[str, str | None]:
             return super().output(outs, msg, display_id, cell_index)
 
     working = str(Path.cwd())
-    client = Client(nb, timeout=None, kernel_name=KERNEL_NAME, kernel_manager_class=KernelManager,
-                    resources={"metadata": {"path": working}}, record_timing=True,
-                    on_cell_execute=cell_execute, on_cell_executed=cell_executed)
+    client = Client(
+        nb,
+        timeout=None,
+        kernel_name=KERNEL_NAME,
+        kernel_manager_class=KernelManager,
+        resources={"metadata": {"path": working}},
+        record_timing=True,
+        on_cell_execute=cell_execute,
+        on_cell_executed=cell_executed,
+    )
     events.log("stderr", f"[kaggle-magics] Executing notebook with kernel: {KERNEL_NAME}\n")
     started = time.monotonic()
     status, message = "COMPLETE", None
@@ -606,9 +738,14 @@ def _execute(run_dir: Path, events: _Events) -> tuple[str, str | None]:
         events.log("stderr", "-" * 75 + f"\nException encountered at {where}:\n{exc.ename}: {exc.evalue}\n")
         status, message = "ERROR", f"Exception encountered at {where}: {exc.ename}: {exc.evalue}"
     except DeadKernelError as exc:
-        where = f'In [{current["number"]}] (notebook cell {current["index"] + 1})'
-        status, message = "ERROR", (f"the kernel died while running {where} ({exc}): its process was killed "
-                                    "(out of memory, a crash, or os._exit)")
+        where = f"In [{current['number']}] (notebook cell {current['index'] + 1})"
+        status, message = (
+            "ERROR",
+            (
+                f"the kernel died while running {where} ({exc}): its process was killed "
+                "(out of memory, a crash, or os._exit)"
+            ),
+        )
     finally:
         nbformat.write(nb, run_dir / "executed.ipynb")
     return status, message
@@ -626,7 +763,7 @@ def _log_output(events: _Events, msg: dict[str, Any]) -> None:
         events.log("stderr", _ANSI.sub("", "\n".join(content.get("traceback", []))) + "\n")
 
 
-# -- command line (used by spawn and supervise; not a user command) ---------------------------------------------
+# -- command line (used by spawn and supervise; not a user command) ------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     import argparse
 

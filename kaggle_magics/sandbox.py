@@ -5,12 +5,12 @@ Three ways, best first (``$KAGGLE_MAGICS_SANDBOX`` = ``auto`` | ``bwrap`` | ``un
 ``bwrap``
     bubblewrap (Debian/Ubuntu package ``bubblewrap``) builds a private mount namespace as an ordinary user:
     the host's top-level folders read-only, a fresh ``/kaggle`` with every input read-only under
-    ``/kaggle/input/<name>`` and the output folder at ``/kaggle/working``, a private ``/tmp``, and, with internet
-    off, a network namespace of its own (only a loopback that reaches nothing of the host). Code that uses the
-    literal ``/kaggle/...`` paths works, and nothing outside the run's folders can be written.
+    ``/kaggle/input/<name>`` and the output folder at ``/kaggle/working``, a private ``/tmp``, and, with
+    internet off, a network namespace of its own (only a loopback that reaches nothing of the host). Code
+    that uses the literal ``/kaggle/...`` paths works, and nothing outside the run's folders can be written.
 ``unshare``
-    util-linux ``unshare`` (user + network + pid namespaces): the network is cut for real, but ``/kaggle`` does
-    not exist; inputs and output are folders whose paths are given in ``$KAGGLE_MAGICS_INPUT_ROOT`` and
+    util-linux ``unshare`` (user + network + pid namespaces): the network is cut for real, but ``/kaggle``
+    does not exist; inputs and output are folders whose paths are given in ``$KAGGLE_MAGICS_INPUT_ROOT`` and
     ``$KAGGLE_MAGICS_WORKING_DIR`` (``kaggle_magics.runtime`` reads them).
 ``none``
     no namespaces: the same variables, and the network stays on. The run's notes say so.
@@ -21,6 +21,7 @@ also AppArmor's permission for bwrap/unshare), which ordinary Linux machines all
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import os
@@ -40,8 +41,17 @@ KAGGLE_INPUT = "/kaggle/input"
 KAGGLE_WORKING = "/kaggle/working"
 # Top-level host folders the box does not take from the host: made fresh, or not wanted.
 _NOT_FROM_HOST = {"proc", "dev", "sys", "tmp", "kaggle"}
-_UNSHARE_NET = ["unshare", "--user", "--map-root-user", "--net", "--mount", "--pid", "--fork", "--kill-child",
-                "--mount-proc"]
+_UNSHARE_NET = [
+    "unshare",
+    "--user",
+    "--map-root-user",
+    "--net",
+    "--mount",
+    "--pid",
+    "--fork",
+    "--kill-child",
+    "--mount-proc",
+]
 
 
 @dataclass
@@ -51,7 +61,9 @@ class Layout:
     inputs: dict[str, Path]  # path under the input root ("my-data", "model/pytorch/v1/2") -> host folder
     working: Path  # becomes /kaggle/working (the output)
     scratch: Path  # private /tmp and HOME live here; removed after the run
-    rw_paths: list[Path] = field(default_factory=list)  # visible and writable at the same path (the run folder)
+    rw_paths: list[Path] = field(
+        default_factory=list
+    )  # visible and writable at the same path (the run folder)
     internet: bool = False
 
 
@@ -70,14 +82,26 @@ class Sandbox:
     notes: list[str] = field(default_factory=list)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def probe(mode: str) -> bool:
     """Whether ``mode`` works on this machine (a real trial run, a few milliseconds, cached)."""
     if mode == "none":
         return True
     if mode == "bwrap":
-        argv = ["bwrap", "--unshare-user", "--unshare-net", "--unshare-pid", "--ro-bind", "/", "/",
-                "--proc", "/proc", "--dev", "/dev", "true"]
+        argv = [
+            "bwrap",
+            "--unshare-user",
+            "--unshare-net",
+            "--unshare-pid",
+            "--ro-bind",
+            "/",
+            "/",
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "true",
+        ]
     elif mode == "unshare":
         argv = [*_UNSHARE_NET, "true"]
     else:
@@ -140,16 +164,28 @@ def build(layout: Layout, mode: str | None = None) -> Sandbox:
     argv: list[str] = []
     if not layout.internet:
         if mode == "unshare":
-            argv, cut = list(_UNSHARE_NET) + ["--"], True
+            argv, cut = [*_UNSHARE_NET, "--"], True
         else:
-            notes.insert(0, "WARNING: internet is off in the metadata but the network is NOT cut in this run: no "
-                         "network namespace is possible here (" + _install_hint("bwrap") + ")")
+            notes.insert(
+                0,
+                "WARNING: internet is off in the metadata but the network is NOT cut in this run: no "
+                "network namespace is possible here (" + _install_hint("bwrap") + ")",
+            )
     return Sandbox(mode, argv, str(input_root), str(layout.working), str(tmp), env, cut, False, notes)
 
 
 def _bwrap(layout: Layout, tmp: Path) -> Sandbox:
-    argv = ["bwrap", "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--hostname", "kaggle",
-            "--die-with-parent", "--new-session"]
+    argv = [
+        "bwrap",
+        "--unshare-user",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--hostname",
+        "kaggle",
+        "--die-with-parent",
+        "--new-session",
+    ]
     if not layout.internet:
         argv.append("--unshare-net")  # bwrap brings the new namespace's loopback up
     for entry in sorted(Path("/").iterdir()):
@@ -169,9 +205,19 @@ def _bwrap(layout: Layout, tmp: Path) -> Sandbox:
     argv += ["--tmpfs", KAGGLE_INPUT]  # a mount of its own, so that it alone can be made read-only below
     for name, host in sorted(layout.inputs.items()):
         argv += ["--ro-bind", str(host), f"{KAGGLE_INPUT}/{name}"]
-    argv += ["--remount-ro", KAGGLE_INPUT, "--bind", str(layout.working), KAGGLE_WORKING, "--chdir", KAGGLE_WORKING,
-             "--"]
-    notes = [] if layout.internet else ["network cut (bwrap network namespace): nothing outside the run answers"]
+    argv += [
+        "--remount-ro",
+        KAGGLE_INPUT,
+        "--bind",
+        str(layout.working),
+        KAGGLE_WORKING,
+        "--chdir",
+        KAGGLE_WORKING,
+        "--",
+    ]
+    notes = (
+        [] if layout.internet else ["network cut (bwrap network namespace): nothing outside the run answers"]
+    )
     return Sandbox("bwrap", argv, KAGGLE_INPUT, KAGGLE_WORKING, "/tmp", {}, not layout.internet, True, notes)
 
 
@@ -187,14 +233,18 @@ def _interpreter_paths() -> list[Path]:
     """Folders the current interpreter and kaggle_magics are read from."""
     import kaggle_magics
 
-    paths = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent,
-             Path(kaggle_magics.__file__).resolve().parent.parent}
+    paths = {
+        Path(sys.prefix),
+        Path(sys.base_prefix),
+        Path(sys.executable).resolve().parent,
+        Path(kaggle_magics.__file__).resolve().parent.parent,
+    }
     paths.update(Path(p) for p in site.getsitepackages())
     paths.update(Path(p) for p in sys.path if p and Path(p).is_dir())
     return sorted(p.resolve() for p in paths)
 
 
-# -- process helpers (used by the runner) -----------------------------------------------------------------------
+# -- process helpers (used by the runner) --------------------------------------------------------------------
 def die_with_parent() -> None:
     """``preexec_fn``: the child gets SIGKILL when the process that started it dies (Linux prctl)."""
     try:
@@ -228,15 +278,13 @@ def kill_tree(pid: int) -> None:
     """SIGKILL ``pid`` and everything below it (a Jupyter kernel runs in a session of its own, so killing a
     process group is not enough)."""
     for target in [*descendants(pid), pid]:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(target, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 def loopback_up() -> bool:
-    """Bring ``lo`` up (a fresh network namespace has it down; the kernel's ZMQ channels need it). True when it
-    is up afterwards."""
+    """Bring ``lo`` up (a fresh network namespace has it down; the kernel's ZMQ channels need it). True when
+    it is up afterwards."""
     import fcntl
     import socket
     import struct

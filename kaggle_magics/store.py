@@ -112,7 +112,7 @@ def version_numbers(versions_dir: Path) -> list[int]:
 
 @dataclass
 class NewVersion:
-    """A version being built: fill ``path``; on leaving the ``with`` block it becomes ``versions/<number>``."""
+    """A version being built: fill ``path``; leaving the ``with`` block makes it ``versions/<number>``."""
 
     path: Path
     number: int | None = None
@@ -159,7 +159,8 @@ class Store:
             data = read_json_object(marker, "store marker")
             if not isinstance(data.get("format"), int) or data["format"] > FORMAT:
                 raise StoreError(
-                    f"local store: {marker} has format {data.get('format')!r}; this kaggle-magics reads format "
+                    f"local store: {marker} has format {data.get('format')!r}; this kaggle-magics reads "
+                    "format "
                     f"{FORMAT}",
                     hint="upgrade kaggle-magics, or point KAGGLE_MAGICS_STORE at another folder",
                 )

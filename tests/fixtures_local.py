@@ -31,12 +31,19 @@ def make_notebook(cells: list[str | tuple[str, str]]) -> str:
 
 
 def make_kernel(folder: Path, kernel_id: str, cells: list[str | tuple[str, str]], **meta: object) -> Path:
-    """A kernel folder: kernel-metadata.json + notebook.ipynb built from ``cells`` (internet off unless said)."""
+    """A kernel folder: kernel-metadata.json + notebook.ipynb from ``cells`` (internet off unless said)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "notebook.ipynb").write_text(make_notebook(cells), encoding="utf-8")
     slug = kernel_id.split("/")[1]
-    data = {"id": kernel_id, "title": slug.replace("-", " ").title(), "code_file": "notebook.ipynb",
-            "language": "python", "kernel_type": "notebook", "enable_internet": False, **meta}
+    data = {
+        "id": kernel_id,
+        "title": slug.replace("-", " ").title(),
+        "code_file": "notebook.ipynb",
+        "language": "python",
+        "kernel_type": "notebook",
+        "enable_internet": False,
+        **meta,
+    }
     (folder / "kernel-metadata.json").write_text(json.dumps(data, indent=2), encoding="utf-8")
     return folder
 
@@ -47,7 +54,9 @@ def make_wheel(folder: Path, name: str = "tinypkg", version: str = "0.1") -> Pat
     files = {
         f"{name}/__init__.py": "VALUE = 42\n",
         f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-        f"{dist}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{dist}.dist-info/WHEEL": (
+            "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
     }
     record = []
     for path, text in files.items():
@@ -105,7 +114,10 @@ def isolated_environ(store: Path, tmp: Path) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as mp:
         for name in list(os.environ):
             if name.startswith(("KAGGLE_", "KAGGLEHUB_", "PIP_", "UV_")) or name.lower() in (
-                    "http_proxy", "https_proxy", "no_proxy"):
+                "http_proxy",
+                "https_proxy",
+                "no_proxy",
+            ):
                 mp.delenv(name, raising=False)
         tmp.mkdir(parents=True, exist_ok=True)
         mp.setenv("KAGGLE_MAGICS_STORE", str(store))

@@ -82,7 +82,8 @@ def first_kernel_cells(port: int) -> list[str | tuple[str, str]]:
         "    raise AssertionError('/kaggle/input is writable')",
         "%pip install --no-index --no-deps --quiet /kaggle/input/toy-data/tinypkg-0.1-py3-none-any.whl",
         "import tinypkg\n"
-        "assert tinypkg.VALUE == 42 and tinypkg.__file__.startswith(sys.prefix), (tinypkg.__file__, sys.prefix)\n"
+        "assert tinypkg.VALUE == 42, tinypkg.VALUE\n"
+        "assert tinypkg.__file__.startswith(sys.prefix), (tinypkg.__file__, sys.prefix)\n"
         "print('installed', tinypkg.__file__)",
     ]
 
@@ -135,13 +136,25 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
 
         world = World(backend, store, root, server)
         folders = {
-            FIRST: make_kernel(root / "k1", FIRST.id, first_kernel_cells(server.port),
-                               dataset_sources=["me/toy-data"], competition_sources=[COMP.slug],
-                               model_sources=["me/toy-model/pyTorch/v1/1"]),
-            TIMEOUT: make_kernel(root / "k2", TIMEOUT.id, ["print('start', flush=True)", "import time\ntime.sleep(120)"]),
-            RAISES: make_kernel(root / "k3", RAISES.id, ["x = 1", ("markdown", "# then"),
-                                                         "raise ValueError('boom in cell three')", "print('never')"]),
-            KILLED: make_kernel(root / "k4", KILLED.id, ["import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"]),
+            FIRST: make_kernel(
+                root / "k1",
+                FIRST.id,
+                first_kernel_cells(server.port),
+                dataset_sources=["me/toy-data"],
+                competition_sources=[COMP.slug],
+                model_sources=["me/toy-model/pyTorch/v1/1"],
+            ),
+            TIMEOUT: make_kernel(
+                root / "k2", TIMEOUT.id, ["print('start', flush=True)", "import time\ntime.sleep(120)"]
+            ),
+            RAISES: make_kernel(
+                root / "k3",
+                RAISES.id,
+                ["x = 1", ("markdown", "# then"), "raise ValueError('boom in cell three')", "print('never')"],
+            ),
+            KILLED: make_kernel(
+                root / "k4", KILLED.id, ["import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"]
+            ),
             ORPHAN: make_kernel(root / "k5", ORPHAN.id, ["import time\ntime.sleep(120)"]),
         }
         started = time.monotonic()
@@ -160,8 +173,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
 
         world.status[FIRST.id] = backend.wait(FIRST, timeout=120)
         world.first_round_trip = time.monotonic() - started
-        folders[SECOND] = make_kernel(root / "k6", SECOND.id, second_kernel_cells(server.port),
-                                      kernel_sources=[FIRST.id], enable_internet=True)
+        folders[SECOND] = make_kernel(
+            root / "k6",
+            SECOND.id,
+            second_kernel_cells(server.port),
+            kernel_sources=[FIRST.id],
+            enable_internet=True,
+        )
         world.pushes[SECOND.id] = backend.push_kernel(folders[SECOND])
         for ref in (SECOND, TIMEOUT, RAISES, KILLED, ORPHAN):
             world.status[ref.id] = backend.wait(ref, timeout=120)
@@ -221,7 +239,9 @@ def test_internet_off_cuts_the_network_even_to_the_hosts_loopback(world: World) 
     assert "network {'127.0.0.1': 'ConnectionRefusedError', '1.1.1.1': 'OSError'}" in log
     # The host's server heard only the second kernel (internet on): the first never reached it.
     assert world.server.received == ["second-kernel"]
-    assert world.status[FIRST.id].notes == ["network cut (bwrap network namespace): nothing outside the run answers"]
+    assert world.status[FIRST.id].notes == [
+        "network cut (bwrap network namespace): nothing outside the run answers"
+    ]
 
 
 def test_pip_install_in_a_run_stays_in_the_run(world: World) -> None:
@@ -249,7 +269,8 @@ def test_timeout_stops_the_run_and_says_why(world: World) -> None:
     status = world.status[TIMEOUT.id]
     assert status.status == "ERROR"
     assert "exceeded its session timeout of 8 s and was stopped while running In [2] (notebook cell 2)" in (
-        status.failure_message or "")
+        status.failure_message or ""
+    )
     assert 8 <= (status.runtime_seconds or 0) < 20
     _, run_dir = world.backend.run_dir(TIMEOUT)
     assert processes_mentioning(str(run_dir)) == []
@@ -260,7 +281,8 @@ def test_a_raising_cell_names_the_cell_and_the_error(world: World) -> None:
     status = world.status[RAISES.id]
     assert status.status == "ERROR"
     assert status.failure_message == (
-        'Exception encountered at "In [2]" (notebook cell 3): ValueError: boom in cell three')
+        'Exception encountered at "In [2]" (notebook cell 3): ValueError: boom in cell three'
+    )
     log = _log_text(world.backend, RAISES)
     assert "Traceback" in log and "boom in cell three" in log and "never" not in log
 
@@ -289,7 +311,7 @@ def test_code_submission_points_at_the_output(world: World) -> None:
     assert (sub.status, sub.ref, sub.kernel) == ("COMPLETE", "1", "me/first-kernel/1")
     assert backend.submission_status(COMP, "1").status == "COMPLETE"
     assert backend.submissions_left(COMP) == 4
-    with pytest.raises(BackendError, match="has no output file 'preds.csv'"):
+    with pytest.raises(BackendError, match=r"has no output file 'preds\.csv'"):
         backend.submit_code(COMP, FIRST, file_name="preds.csv")
     with pytest.raises(BackendError, match="cannot use internet access"):
         backend.submit_code(COMP, SECOND)
@@ -300,11 +322,15 @@ def test_code_submission_points_at_the_output(world: World) -> None:
 
 def test_rehearse_a_bare_notebook_reports_each_cell(world: World, tmp_path: Path) -> None:
     notebook = tmp_path / "sub.ipynb"
-    notebook.write_text(make_notebook([
-        "import time\nrows = open('/kaggle/input/first-kernel/submission.csv').read().splitlines()",
-        ("markdown", "sleep a little"),
-        "time.sleep(0.3)\nopen('/kaggle/working/again.csv', 'w').write('\\n'.join(rows))",
-    ]))
+    notebook.write_text(
+        make_notebook(
+            [
+                "import time\nrows = open('/kaggle/input/first-kernel/submission.csv').read().splitlines()",
+                ("markdown", "sleep a little"),
+                "time.sleep(0.3)\nopen('/kaggle/working/again.csv', 'w').write('\\n'.join(rows))",
+            ]
+        )
+    )
     seen = []
     result = rehearse(notebook, store=world.store, kernel_sources=[FIRST.id], on_cell=seen.append)
     assert result.ok and result.exit_code == 0, (result.failure_message, result.log)
@@ -324,8 +350,9 @@ def test_rehearse_a_failing_kernel_folder_and_a_script(world: World, tmp_path: P
     assert 'In [2]" (notebook cell 3): ValueError' in (failing.failure_message or "")
     assert [c.status for c in failing.cells] == ["ok", "error"]
     script = tmp_path / "job.py"
-    script.write_text("import os\nprint('files', sorted(os.listdir('/kaggle/input')))\n"
-                      "open('out.txt', 'w').write('done')\n")
+    script.write_text(
+        "import os\nprint('files', sorted(os.listdir('/kaggle/input')))\nopen('out.txt', 'w').write('done')\n"
+    )
     done = rehearse(script, store=world.store, dataset_sources=["me/toy-data"], timeout=120)
     assert done.ok, done.failure_message
     assert done.output_files == ["out.txt"] and len(done.cells) == 1

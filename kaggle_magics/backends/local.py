@@ -1,5 +1,6 @@
 """The embedded local Kaggle: kernels, datasets, models, competitions and submissions in a folder on this
-machine, and kernels run like Kaggle runs them (see :mod:`kaggle_magics.runner` and :mod:`kaggle_magics.sandbox`).
+machine, and kernels run like Kaggle runs them (see :mod:`kaggle_magics.runner` and
+:mod:`kaggle_magics.sandbox`).
 
 Nothing here needs an account or the network. The store is plain files (layout in :mod:`kaggle_magics.store`).
 """
@@ -17,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import runner, store
-from ..store import Store
 from ..errors import BackendError, MetadataError, NotebookError, NotFound
 from ..handles import CompetitionRef, DatasetRef, KernelRef, ModelRef
 from ..metadata import KERNEL_METADATA, KernelMetadata, check_accelerator
 from ..results import DatasetResult, KernelStatus, LogEntry, ModelResult, OutputFile, PushResult, Submission
+from ..store import Store
 from .base import Backend
 
 DAILY_SUBMISSIONS = 5
@@ -67,13 +68,18 @@ class LocalBackend(Backend):
         if accelerator:
             meta.machine_shape = check_accelerator(accelerator)
         if meta.machine_shape or meta.enable_gpu or meta.enable_tpu:
-            notes.append(f"accelerator {meta.machine_shape or 'GPU/TPU'} is not emulated: the local run uses the CPU")
+            notes.append(
+                f"accelerator {meta.machine_shape or 'GPU/TPU'} is not emulated: the local run uses the CPU"
+            )
         if timeout is not None and (not isinstance(timeout, int) or timeout <= 0):
             raise MetadataError(f"session timeout {timeout!r} is not a positive number of seconds")
         ref = meta.ref
         inputs, resolved = self.resolve_sources(
-            kernels=meta.kernel_sources, datasets=meta.dataset_sources,
-            competitions=meta.competition_sources, models=meta.model_sources, exclude=ref,
+            kernels=meta.kernel_sources,
+            datasets=meta.dataset_sources,
+            competitions=meta.competition_sources,
+            models=meta.model_sources,
+            exclude=ref,
         )
         self.store.ensure()
         versions = self.store.kernel_versions_dir(ref.owner, ref.slug)
@@ -81,16 +87,31 @@ class LocalBackend(Backend):
             (new.path / KERNEL_METADATA).write_text(json.dumps(pushed.raw, indent=2) + "\n", encoding="utf-8")
             (new.path / meta.code_file).parent.mkdir(parents=True, exist_ok=True)
             (new.path / meta.code_file).write_text(pushed.code, encoding="utf-8")
-            store.write_json(new.path / "push.json", {
-                "ref": ref.id, "title": meta.title, "pushed_at": _now(), "no_run": no_run,
-                "internet": pushed.internet, "timeout": timeout, "machine_shape": meta.machine_shape,
-                "kernel_type": meta.kernel_type, "language": meta.language, "code_file": meta.code_file,
-                "sources": resolved, "notes": notes,
-            })
+            store.write_json(
+                new.path / "push.json",
+                {
+                    "ref": ref.id,
+                    "title": meta.title,
+                    "pushed_at": _now(),
+                    "no_run": no_run,
+                    "internet": pushed.internet,
+                    "timeout": timeout,
+                    "machine_shape": meta.machine_shape,
+                    "kernel_type": meta.kernel_type,
+                    "language": meta.language,
+                    "code_file": meta.code_file,
+                    "sources": resolved,
+                    "notes": notes,
+                },
+            )
             if not no_run:
                 spec = runner.RunSpec(
-                    name=ref.id, kernel_type=meta.kernel_type, language=meta.language, internet=pushed.internet,
-                    timeout=timeout or runner.DEFAULT_TIMEOUT, inputs={k: str(v) for k, v in inputs.items()},
+                    name=ref.id,
+                    kernel_type=meta.kernel_type,
+                    language=meta.language,
+                    internet=pushed.internet,
+                    timeout=timeout or runner.DEFAULT_TIMEOUT,
+                    inputs={k: str(v) for k, v in inputs.items()},
                     code_file=meta.code_file,
                 )
                 runner.prepare_run(new.path / "run", spec, pushed.code)
@@ -99,8 +120,14 @@ class LocalBackend(Backend):
             runner.spawn(new.path / "run")
         else:
             notes.append("quick save (--no-run): this version will not run")
-        return PushResult(ref=ref.id, version=new.number, url=_uri(new.path), folder=Path(folder),
-                          backend=self.name, notes=notes)
+        return PushResult(
+            ref=ref.id,
+            version=new.number,
+            url=_uri(new.path),
+            folder=Path(folder),
+            backend=self.name,
+            notes=notes,
+        )
 
     def resolve_sources(
         self,
@@ -111,8 +138,8 @@ class LocalBackend(Backend):
         models: list[str] | tuple[str, ...] = (),
         exclude: KernelRef | None = None,
     ) -> tuple[dict[str, Path], dict[str, list[str]]]:
-        """Where each source is in the store, as ``{path under /kaggle/input: folder}``, and the sources pinned
-        to versions. Every missing source is named in one NotFound (as Kaggle's invalid*Sources)."""
+        """Where each source is in the store, as ``{path under /kaggle/input: folder}``, and the sources
+        pinned to versions. Every missing source is named in one NotFound (as Kaggle's invalid*Sources)."""
         inputs: dict[str, Path] = {}
         resolved: dict[str, list[str]] = {"kernels": [], "datasets": [], "competitions": [], "models": []}
         missing: list[str] = []
@@ -138,15 +165,22 @@ class LocalBackend(Backend):
             mount(ref.slug, self._run_dir(ref, version) / "output", f"kernel {text}")
             resolved["kernels"].append(f"{ref.id}/{version}")
         for text in datasets:
-            ref = DatasetRef.parse(text)
-            numbers = store.version_numbers(self.store.dataset_dir(ref.owner, ref.slug) / "versions")
-            version = ref.version if ref.version in numbers else (numbers[-1] if numbers and ref.version is None else None)
+            dref = DatasetRef.parse(text)
+            numbers = store.version_numbers(self.store.dataset_dir(dref.owner, dref.slug) / "versions")
+            version = (
+                dref.version
+                if dref.version in numbers
+                else (numbers[-1] if numbers and dref.version is None else None)
+            )
             if version is None:
                 missing.append(f"dataset {text}")
                 continue
-            mount(ref.slug, self.store.dataset_dir(ref.owner, ref.slug) / "versions" / str(version) / "files",
-                  f"dataset {text}")
-            resolved["datasets"].append(f"{ref.id}/{version}")
+            mount(
+                dref.slug,
+                self.store.dataset_dir(dref.owner, dref.slug) / "versions" / str(version) / "files",
+                f"dataset {text}",
+            )
+            resolved["datasets"].append(f"{dref.id}/{version}")
         for text in competitions:
             comp = CompetitionRef.parse(text)
             try:
@@ -157,14 +191,17 @@ class LocalBackend(Backend):
             mount(comp.slug, data, f"competition {text}")
             resolved["competitions"].append(comp.slug)
         for text in models:
-            ref = ModelRef.parse(text, require_version=True)
-            folder = self._model_version_dir(ref)
+            mref = ModelRef.parse(text, require_version=True)
+            folder = self._model_version_dir(mref)
             if not folder.is_dir():
                 missing.append(f"model {text}")
                 continue
-            mount(f"{ref.model}/{ref.framework.lower()}/{ref.variation}/{ref.version}", folder / "files",
-                  f"model {text}")
-            resolved["models"].append(str(ref))
+            mount(
+                f"{mref.model}/{mref.framework.lower()}/{mref.variation}/{mref.version}",
+                folder / "files",
+                f"model {text}",
+            )
+            resolved["models"].append(str(mref))
         if missing:
             raise NotFound(
                 "the local store has no " + ", ".join(missing),
@@ -174,7 +211,8 @@ class LocalBackend(Backend):
         if waiting:
             raise BackendError(
                 "; ".join(waiting),
-                hint="wait for the attached kernel's run to complete (kaggle-magics status REF --wait), then push",
+                hint="wait for the attached kernel's run to complete (kaggle-magics status REF --wait), "
+                "then push",
             )
         return inputs, resolved
 
@@ -208,11 +246,15 @@ class LocalBackend(Backend):
         """The version a ref means (its own, else the latest that was run) and its run folder."""
         numbers = self.kernel_versions(ref)
         if not numbers:
-            raise NotFound(f"kernel {ref.id} not found in the local store ({self.store.root})",
-                           hint="push it first (kaggle-magics push FOLDER --backend local)")
+            raise NotFound(
+                f"kernel {ref.id} not found in the local store ({self.store.root})",
+                hint="push it first (kaggle-magics push FOLDER --backend local)",
+            )
         if ref.version is not None:
             if ref.version not in numbers:
-                raise NotFound(f"kernel {ref.id} has no version {ref.version} (versions: {numbers[0]}-{numbers[-1]})")
+                raise NotFound(
+                    f"kernel {ref.id} has no version {ref.version} (versions: {numbers[0]}-{numbers[-1]})"
+                )
             version = ref.version
         else:
             ran = [n for n in numbers if (self._run_dir(ref, n) / "status.json").exists()]
@@ -221,10 +263,14 @@ class LocalBackend(Backend):
         if not run_dir.is_dir():
             push = self.store.kernel_versions_dir(ref.owner, ref.slug) / str(version) / "push.json"
             if store.read_json_object(push, "push record").get("no_run"):
-                raise BackendError(f"version {version} of {ref.id} was saved without running (--no-run): it has no run",
-                                   hint="push again without --no-run")
-            raise store.StoreError(f"local store: {run_dir} is missing",
-                                   hint="the store was edited by hand: push the kernel again")
+                raise BackendError(
+                    f"version {version} of {ref.id} was saved without running (--no-run): it has no run",
+                    hint="push again without --no-run",
+                )
+            raise store.StoreError(
+                f"local store: {run_dir} is missing",
+                hint="the store was edited by hand: push the kernel again",
+            )
         return version, run_dir
 
     def kernel_status(self, ref: KernelRef) -> KernelStatus:
@@ -232,7 +278,10 @@ class LocalBackend(Backend):
         state = runner.read_status(run_dir)
         done = state.get("status") in runner.DONE
         return KernelStatus(
-            ref=ref.id, status=state["status"], failure_message=state.get("failure_message"), version=version,
+            ref=ref.id,
+            status=state["status"],
+            failure_message=state.get("failure_message"),
+            version=version,
             runtime_seconds=state.get("runtime_seconds") if done else None,
             runtime_precision=PRECISION if done and state.get("runtime_seconds") is not None else None,
             notes=list(state.get("notes") or []),
@@ -245,15 +294,20 @@ class LocalBackend(Backend):
             try:
                 entries.append(LogEntry(str(item["stream_name"]), float(item["time"]), str(item["data"])))
             except (KeyError, TypeError, ValueError):
-                raise store.StoreError(f"local store: {run_dir / 'log.json'} has an entry that is not "
-                                       "{stream_name, time, data}") from None
+                raise store.StoreError(
+                    f"local store: {run_dir / 'log.json'} has an entry that is not "
+                    "{stream_name, time, data}"
+                ) from None
         return entries
 
     def list_output(self, ref: KernelRef) -> list[OutputFile]:
         _, run_dir = self.run_dir(ref)
         out = run_dir / "output"
-        return [OutputFile(name=name, url=_uri(out / name), size=(out / name).stat().st_size)
-                for name in runner.output_files(run_dir) if (out / name).is_file()]
+        return [
+            OutputFile(name=name, url=_uri(out / name), size=(out / name).stat().st_size)
+            for name in runner.output_files(run_dir)
+            if (out / name).is_file()
+        ]
 
     def download_output_file(self, ref: KernelRef, item: OutputFile, target: Path) -> None:
         _, run_dir = self.run_dir(ref)
@@ -276,16 +330,20 @@ class LocalBackend(Backend):
     def _competition(self, comp: CompetitionRef) -> dict[str, Any]:
         folder = self.store.competition_dir(comp.slug)
         if not folder.is_dir():
-            raise NotFound(f"competition {comp.slug!r} is not registered in the local store",
-                           hint=f"register its data: kaggle-magics local competition add {comp.slug} DIR")
+            raise NotFound(
+                f"competition {comp.slug!r} is not registered in the local store",
+                hint=f"register its data: kaggle-magics local competition add {comp.slug} DIR",
+            )
         return store.read_json_object(folder / "competition.json", "competition record")
 
     def _competition_data(self, comp: CompetitionRef) -> Path:
         info = self._competition(comp)
         data = Path(info["data"]) if info.get("data") else self.store.competition_dir(comp.slug) / "data"
         if not data.is_dir():
-            raise store.StoreError(f"local store: the data of competition {comp.slug!r} ({data}) is missing",
-                                   hint=f"register it again: kaggle-magics local competition add {comp.slug} DIR")
+            raise store.StoreError(
+                f"local store: the data of competition {comp.slug!r} ({data}) is missing",
+                hint=f"register it again: kaggle-magics local competition add {comp.slug} DIR",
+            )
         return data
 
     def _submissions_dir(self, comp: CompetitionRef) -> Path:
@@ -309,8 +367,10 @@ class LocalBackend(Backend):
         folder = self._submissions_dir(comp)
         with store.locked(folder):
             if self.submissions_left(comp) == 0:
-                raise BackendError(f"no submissions left today in {comp.slug!r} (local limit)",
-                                   hint="the daily limit resets at 00:00 UTC")
+                raise BackendError(
+                    f"no submissions left today in {comp.slug!r} (local limit)",
+                    hint="the daily limit resets at 00:00 UTC",
+                )
             numbers = [int(p.stem) for p in folder.glob("*.json") if p.stem.isdigit()]
             record["ref"] = str(max(numbers, default=0) + 1)
             record["created"] = _now()
@@ -329,19 +389,34 @@ class LocalBackend(Backend):
         version, run_dir = self.run_dir(kernel)
         push = store.read_json_object(run_dir.parent / "push.json", "push record")
         if push.get("internet"):
-            raise BackendError(f"{kernel.id}/{version}: {INTERNET_REFUSED}",
-                               hint='set "enable_internet": false in kernel-metadata.json and push again')
+            raise BackendError(
+                f"{kernel.id}/{version}: {INTERNET_REFUSED}",
+                hint='set "enable_internet": false in kernel-metadata.json and push again',
+            )
         state = runner.read_status(run_dir)
         if state["status"] in runner.DONE and state["status"] != "COMPLETE":
-            raise BackendError(f"{kernel.id}/{version} cannot be submitted: its run ended in {state['status']} "
-                               f"({state.get('failure_message')})", hint="fix the notebook and push it again")
+            raise BackendError(
+                f"{kernel.id}/{version} cannot be submitted: its run ended in {state['status']} "
+                f"({state.get('failure_message')})",
+                hint="fix the notebook and push it again",
+            )
         if state["status"] == "COMPLETE" and not (run_dir / "output" / file_name).is_file():
-            raise BackendError(f"{kernel.id}/{version} has no output file {file_name!r}",
-                               hint="outputs: " + (", ".join(runner.output_files(run_dir)[:10]) or "none"))
-        record = self._record(competition, {
-            "kind": "code", "competition": competition.slug, "kernel": kernel.id, "version": version,
-            "file_name": file_name, "message": message, "status": "PENDING",
-        })
+            raise BackendError(
+                f"{kernel.id}/{version} has no output file {file_name!r}",
+                hint="outputs: " + (", ".join(runner.output_files(run_dir)[:10]) or "none"),
+            )
+        record = self._record(
+            competition,
+            {
+                "kind": "code",
+                "competition": competition.slug,
+                "kernel": kernel.id,
+                "version": version,
+                "file_name": file_name,
+                "message": message,
+                "status": "PENDING",
+            },
+        )
         return self._evaluate(competition, record)
 
     def submit_file(self, competition: CompetitionRef, path: Path, *, message: str = "") -> Submission:
@@ -349,10 +424,16 @@ class LocalBackend(Backend):
         path = Path(path)
         if not path.is_file():
             raise NotFound(f"submission file {str(path)!r} not found")
-        record = self._record(competition, {
-            "kind": "file", "competition": competition.slug, "file_name": path.name, "message": message,
-            "status": "PENDING",
-        })
+        record = self._record(
+            competition,
+            {
+                "kind": "file",
+                "competition": competition.slug,
+                "file_name": path.name,
+                "message": message,
+                "status": "PENDING",
+            },
+        )
         kept = self._submissions_dir(competition) / f"{record['ref']}.{path.name}"
         shutil.copyfile(path, kept)
         record["file"] = str(kept)
@@ -375,7 +456,10 @@ class LocalBackend(Backend):
                 if state["status"] == "COMPLETE":
                     file = run_dir / "output" / record["file_name"]
                     if not file.is_file():
-                        status, error = "ERROR", f"Submission file {record['file_name']!r} not found in the output"
+                        status, error = (
+                            "ERROR",
+                            f"Submission file {record['file_name']!r} not found in the output",
+                        )
                 elif state["status"] in runner.DONE:
                     status, error = "ERROR", f"the notebook's run failed: {state.get('failure_message')}"
             else:
@@ -388,9 +472,15 @@ class LocalBackend(Backend):
                 store.write_json(self._submissions_dir(comp) / f"{record['ref']}.json", record)
         scored = record.get("status") == "COMPLETE"
         return Submission(
-            competition=comp.slug, ref=record["ref"], status=record["status"], error=record.get("error"),
-            message=("checked locally against sample_submission.csv; no score (the local Kaggle has no answers)"
-                     if scored else record.get("message") or None),
+            competition=comp.slug,
+            ref=record["ref"],
+            status=record["status"],
+            error=record.get("error"),
+            message=(
+                "checked locally against sample_submission.csv; no score (the local Kaggle has no answers)"
+                if scored
+                else record.get("message") or None
+            ),
             kernel=f"{record['kernel']}/{record['version']}" if record.get("kernel") else None,
         )
 
@@ -399,7 +489,13 @@ class LocalBackend(Backend):
         return bool(store.version_numbers(self.store.dataset_dir(ref.owner, ref.slug) / "versions"))
 
     def dataset_upload(
-        self, folder: Path, ref: DatasetRef, *, message: str = "", title: str | None = None, public: bool = False
+        self,
+        folder: Path,
+        ref: DatasetRef,
+        *,
+        message: str = "",
+        title: str | None = None,
+        public: bool = False,
     ) -> DatasetResult:
         folder = Path(folder)
         if not folder.is_dir():
@@ -412,20 +508,32 @@ class LocalBackend(Backend):
         notes: list[str] = []
         with store.new_version(home / "versions") as new:
             files = new.path / "files"
-            shutil.copytree(folder, files, symlinks=True, ignore=shutil.ignore_patterns("dataset-metadata.json"))
+            shutil.copytree(
+                folder, files, symlinks=True, ignore=shutil.ignore_patterns("dataset-metadata.json")
+            )
             notes += _unpack_like_kaggle(files)
             store.write_json(new.path / "version.json", {"message": message, "created": _now()})
         with store.locked(home):
-            info = store.read_json_object(info_path, "dataset record") if info_path.exists() else {"created": _now()}
+            info: dict[str, Any] = (
+                store.read_json_object(info_path, "dataset record")
+                if info_path.exists()
+                else {"created": _now()}
+            )
             info.update(id=ref.id, title=title or info.get("title") or ref.slug, is_private=not public)
             store.write_json(info_path, info)
-        listed = sorted(str(p.relative_to(new.path / "files")) for p in (new.path / "files").rglob("*") if p.is_file())
-        return DatasetResult(ref=ref.id, url=_uri(new.path), version=new.number, status="ready", files=listed,
-                             notes=notes)
+        listed = sorted(
+            str(p.relative_to(new.path / "files")) for p in (new.path / "files").rglob("*") if p.is_file()
+        )
+        return DatasetResult(
+            ref=ref.id, url=_uri(new.path), version=new.number, status="ready", files=listed, notes=notes
+        )
 
     def _model_version_dir(self, ref: ModelRef) -> Path:
-        return self.store.model_instance_dir(ref.owner, ref.model, ref.framework, ref.variation) / "versions" / str(
-            ref.version)
+        return (
+            self.store.model_instance_dir(ref.owner, ref.model, ref.framework, ref.variation)
+            / "versions"
+            / str(ref.version)
+        )
 
     def model_upload(self, ref: ModelRef, folder: Path, *, notes: str = "") -> ModelResult:
         folder = Path(folder)
@@ -435,17 +543,27 @@ class LocalBackend(Backend):
         instance = self.store.model_instance_dir(ref.owner, ref.model, ref.framework, ref.variation)
         with store.new_version(instance / "versions") as new:
             listed = store.copy_tree(folder, new.path / "files")
-            store.write_json(new.path / "version.json", {"notes": notes, "created": _now(), "handle": ref.handle})
+            store.write_json(
+                new.path / "version.json", {"notes": notes, "created": _now(), "handle": ref.handle}
+            )
         versioned = ref.with_version(new.number)
-        return ModelResult(handle=ref.handle, version=new.number, model_source=str(versioned),
-                           input_path=versioned.input_path, url=_uri(new.path), files=listed)
+        return ModelResult(
+            handle=ref.handle,
+            version=new.number,
+            model_source=str(versioned),
+            input_path=versioned.input_path,
+            url=_uri(new.path),
+            files=listed,
+        )
 
 
-# -- kernel folders -------------------------------------------------------------------------------------------
+# -- kernel folders ------------------------------------------------------------------------------------------
 class PushedKernel:
     """A kernel folder read and checked as ``kaggle kernels push`` checks it."""
 
-    def __init__(self, meta: KernelMetadata, raw: dict[str, Any], code: str, internet: bool, notes: list[str]):
+    def __init__(
+        self, meta: KernelMetadata, raw: dict[str, Any], code: str, internet: bool, notes: list[str]
+    ):
         self.meta, self.raw, self.code, self.internet, self.notes = meta, raw, code, internet, notes
 
 
@@ -459,8 +577,11 @@ def read_kernel_folder(folder: Path) -> PushedKernel:
     raw = json.loads(path.read_text(encoding="utf-8"))
     notes = meta.validate(str(path), folder=folder)
     if not meta.id:
-        raise MetadataError(f"{path}: the local Kaggle needs an id (owner/slug); id_no alone names a kernel "
-                            "on kaggle.com only", hint='set "id": "owner/kernel-slug"')
+        raise MetadataError(
+            f"{path}: the local Kaggle needs an id (owner/slug); id_no alone names a kernel "
+            "on kaggle.com only",
+            hint='set "id": "owner/kernel-slug"',
+        )
     internet = meta.enable_internet
     if "enable_internet" not in raw:
         internet = True
@@ -474,8 +595,10 @@ def read_kernel_folder(folder: Path) -> PushedKernel:
         try:
             body = json.loads(code)
         except json.JSONDecodeError as exc:
-            raise NotebookError(f"{code_path}: not a notebook (JSON line {exc.lineno}: {exc.msg})",
-                                hint='a "script" kernel_type takes a .py file') from None
+            raise NotebookError(
+                f"{code_path}: not a notebook (JSON line {exc.lineno}: {exc.msg})",
+                hint='a "script" kernel_type takes a .py file',
+            ) from None
         for cell in body.get("cells", []) if isinstance(body, dict) else []:
             if "outputs" in cell and cell.get("cell_type") == "code":
                 cell["outputs"] = []
@@ -485,10 +608,10 @@ def read_kernel_folder(folder: Path) -> PushedKernel:
     return PushedKernel(meta, raw, code, internet, notes)
 
 
-# -- datasets: what Kaggle does to archives, submissions: the format check ------------------------------------------
+# -- datasets: what Kaggle does to archives, submissions: the format check -----------------------------------
 def _unpack_like_kaggle(files: Path) -> list[str]:
-    """Kaggle unpacks the archives uploaded in a dataset, and what it unpacks loses its exec bits: do the same,
-    so that a local run meets the trap a Kaggle run would."""
+    """Kaggle unpacks the archives uploaded in a dataset, and what it unpacks loses its exec bits: do the
+    same, so that a local run meets the trap a Kaggle run would."""
     notes = []
     for path in sorted(files.rglob("*")):
         suffix = next((s for s in _UNPACKED if path.name.lower().endswith(s)), None)
@@ -514,8 +637,10 @@ def _unpack_like_kaggle(files: Path) -> list[str]:
         for item in target.rglob("*"):
             if item.is_file() and not item.is_symlink():
                 item.chmod(item.stat().st_mode & ~0o111)
-        notes.append(f"{path.relative_to(files)} was unpacked into {target.relative_to(files)}/ and lost its exec "
-                     "bits, as Kaggle does with archives in datasets")
+        notes.append(
+            f"{path.relative_to(files)} was unpacked into {target.relative_to(files)}/ and lost its exec "
+            "bits, as Kaggle does with archives in datasets"
+        )
     return notes
 
 

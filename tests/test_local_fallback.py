@@ -1,0 +1,89 @@
+"""Runs where bubblewrap is not available: ``unshare`` still cuts the network for real, ``none`` cannot and
+says so; in both, inputs and output are found through $KAGGLE_MAGICS_INPUT_ROOT and
+$KAGGLE_MAGICS_WORKING_DIR."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kaggle_magics import sandbox
+from kaggle_magics.backends.local import LocalBackend
+from kaggle_magics.handles import DatasetRef
+from kaggle_magics.rehearse import rehearse
+from tests.fixtures_local import LoopbackServer, make_notebook
+
+
+def _notebook(tmp_path: Path, port: int) -> Path:
+    path = tmp_path / "fallback.ipynb"
+    path.write_text(
+        make_notebook(
+            [
+                "import os, socket\n"
+                "root = os.environ['KAGGLE_MAGICS_INPUT_ROOT']\n"
+                "work = os.environ['KAGGLE_MAGICS_WORKING_DIR']\n"
+                "print('kaggle exists', os.path.exists('/kaggle/input'), os.getcwd() == work)\n"
+                "print('numbers', open(os.path.join(root, 'toy-data', 'numbers.txt')).read().split())\n"
+                "open('result.txt', 'w').write('ok')",
+                "try:\n"
+                f"    socket.create_connection(('127.0.0.1', {port}), timeout=3).close()\n"
+                "    print('network reached the host')\n"
+                "except OSError as exc:\n"
+                "    print('network', type(exc).__name__)",
+            ]
+        )
+    )
+    return path
+
+
+@pytest.fixture
+def server() -> LoopbackServer:
+    server = LoopbackServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def store(tmp_path: Path, isolated_env: Path) -> Path:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "numbers.txt").write_text("3\n4\n")
+    backend = LocalBackend()
+    backend.dataset_upload(data, DatasetRef.parse("me/toy-data"))
+    return backend.store.root
+
+
+@pytest.mark.skipif(
+    not sandbox.probe("unshare"), reason="needs unprivileged user namespaces (unshare --user --net)"
+)
+def test_unshare_cuts_the_network_without_kaggle_paths(
+    tmp_path: Path, store: Path, server: LoopbackServer
+) -> None:
+    result = rehearse(
+        _notebook(tmp_path, server.port), store=store, dataset_sources=["me/toy-data"], sandbox_mode="unshare"
+    )
+    assert result.ok, result.failure_message
+    log = result.log.read_text()
+    assert "kaggle exists False True" in log and "numbers ['3', '4']" in log
+    assert "network ConnectionRefusedError" in log and server.received == []
+    assert (result.output_dir / "result.txt").read_text() == "ok"
+    assert result.sandbox == "unshare"
+    assert any(
+        "no /kaggle paths in this run" in note and "apt-get install bubblewrap" in note
+        for note in result.notes
+    )
+
+
+def test_without_namespaces_the_run_warns_that_the_network_is_on(
+    tmp_path: Path, store: Path, server: LoopbackServer
+) -> None:
+    result = rehearse(
+        _notebook(tmp_path, server.port), store=store, dataset_sources=["me/toy-data"], sandbox_mode="none"
+    )
+    assert result.ok, result.failure_message
+    log = result.log.read_text()
+    assert "network reached the host" in log and server.received, "a run without namespaces reaches the host"
+    warning = next(note for note in result.notes if note.startswith("WARNING"))
+    assert "the network is NOT cut" in warning and "[kaggle-magics] WARNING" in log
+    assert "numbers ['3', '4']" in log
