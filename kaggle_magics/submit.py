@@ -125,12 +125,14 @@ def submit(
     sub.competition = sub.competition or comp.slug
     sub.kernel = str(kref) if kref is not None else None
     sub.url = sub.url or f"{comp.url}/submissions"
-    if (wait or timeout is not None) and _state(sub) not in SUBMISSION_DONE:
+    waited = (wait or timeout is not None) and _state(sub) not in SUBMISSION_DONE
+    if waited:
         sub = _wait(backend, comp, sub, poll=poll, timeout=timeout, display=display)
-    try:
-        sub.submissions_left = backend.submissions_left(comp)
-    except BackendError as exc:
-        sub.notes.append(f"could not read the submissions left today: {exc.message}")
+    if waited or sub.submissions_left is None:
+        try:
+            sub.submissions_left = backend.submissions_left(comp)
+        except BackendError as exc:
+            sub.notes.append(f"could not read the submissions left today: {exc.message}")
     return sub
 
 
