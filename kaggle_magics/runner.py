@@ -25,6 +25,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import site
 import subprocess
 import sys
@@ -348,9 +349,17 @@ def spawn(run_dir: Path) -> int:
 
 
 def _package_parent() -> str:
+    """The folder kaggle_magics is imported from, when the interpreter would not find it by itself (a source
+    checkout); empty when it is installed."""
     import kaggle_magics
 
-    return str(Path(kaggle_magics.__file__).resolve().parent.parent)
+    parent = Path(kaggle_magics.__file__).resolve().parent.parent
+    installed = {Path(p).resolve() for p in site.getsitepackages()}
+    return "" if parent in installed else str(parent)
+
+
+class Stopped(Exception):
+    """The supervisor was asked to stop (SIGTERM, SIGHUP): the run ends as CANCEL_ACKNOWLEDGED."""
 
 
 class _Tail:
@@ -475,7 +484,7 @@ def supervise(
         ]
         env = {
             **_kernel_env(box, venv),
-            "PYTHONPATH": _package_parent(),
+            "PYTHONPATH": _package_parent() or os.environ.get("PYTHONPATH", ""),
             "JUPYTER_PLATFORM_DIRS": "1",
             "PATH": os.environ.get("PATH", os.defpath),
         }
@@ -501,12 +510,13 @@ def supervise(
             time.sleep(0.1)
         tail.poll()
         final = _final_state(run_dir, spec, tail, proc.returncode, timed_out=time.time() > deadline)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Stopped) as exc:
         if proc is not None:
             sandbox.kill_tree(proc.pid)
             proc.wait()
         tail.poll()
-        final = {"status": "CANCEL_ACKNOWLEDGED", "failure_message": "the run was interrupted (Ctrl-C)"}
+        why = str(exc) if isinstance(exc, Stopped) else "Ctrl-C"
+        final = {"status": "CANCEL_ACKNOWLEDGED", "failure_message": f"the run was stopped ({why})"}
     except Exception as exc:  # the run fails with the reason, never a RUNNING run left behind
         if proc is not None:
             sandbox.kill_tree(proc.pid)
@@ -776,6 +786,12 @@ def main(argv: list[str] | None = None) -> int:
     exe.add_argument("--t0", type=float, required=True)
     args = parser.parse_args(argv)
     if args.command == "supervise":
+
+        def stop(signum: int, frame: Any) -> None:
+            raise Stopped(signal.Signals(signum).name)
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGHUP, stop)
         state = supervise(args.run_dir)
         return 0 if state.get("status") == "COMPLETE" else 1
     return execute(args.run_dir, args.t0)

@@ -49,6 +49,7 @@ TIMEOUT = KernelRef.parse("me/timeout-kernel")
 RAISES = KernelRef.parse("me/raising-kernel")
 KILLED = KernelRef.parse("me/killed-kernel")
 ORPHAN = KernelRef.parse("me/orphaned-kernel")
+CANCELLED = KernelRef.parse("me/cancelled-kernel")
 COMP = CompetitionRef("toy-comp")
 
 
@@ -156,20 +157,23 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
                 root / "k4", KILLED.id, ["import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"]
             ),
             ORPHAN: make_kernel(root / "k5", ORPHAN.id, ["import time\ntime.sleep(120)"]),
+            CANCELLED: make_kernel(root / "k7", CANCELLED.id, ["import time\ntime.sleep(120)"]),
         }
         started = time.monotonic()
         world.pushes[FIRST.id] = backend.push_kernel(folders[FIRST])
         world.push_seconds = time.monotonic() - started
         world.pushes[TIMEOUT.id] = backend.push_kernel(folders[TIMEOUT], timeout=8)
-        for ref in (RAISES, KILLED, ORPHAN):
+        for ref in (RAISES, KILLED, ORPHAN, CANCELLED):
             world.pushes[ref.id] = backend.push_kernel(folders[ref])
 
-        # The orphan's runner is killed as soon as its cell runs: the next status read must notice.
-        _, orphan_run = backend.run_dir(ORPHAN)
-        deadline = time.monotonic() + 90
-        while b"cell_start" not in _read(orphan_run / "events.jsonl") and time.monotonic() < deadline:
-            time.sleep(0.1)
-        os.kill(json.loads((orphan_run / "status.json").read_text())["runner_pid"], signal.SIGKILL)
+        # Once their cell runs, the orphan's runner is killed (the next status read must notice) and the
+        # cancelled one's is asked to stop (it must stop the run and say so).
+        for ref, signum in ((ORPHAN, signal.SIGKILL), (CANCELLED, signal.SIGTERM)):
+            _, run_dir = backend.run_dir(ref)
+            deadline = time.monotonic() + 90
+            while b"cell_start" not in _read(run_dir / "events.jsonl") and time.monotonic() < deadline:
+                time.sleep(0.1)
+            os.kill(json.loads((run_dir / "status.json").read_text())["runner_pid"], signum)
 
         world.status[FIRST.id] = backend.wait(FIRST, timeout=120)
         world.first_round_trip = time.monotonic() - started
@@ -181,7 +185,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
             enable_internet=True,
         )
         world.pushes[SECOND.id] = backend.push_kernel(folders[SECOND])
-        for ref in (SECOND, TIMEOUT, RAISES, KILLED, ORPHAN):
+        for ref in (SECOND, TIMEOUT, RAISES, KILLED, ORPHAN, CANCELLED):
             world.status[ref.id] = backend.wait(ref, timeout=120)
         yield world
     server.close()
@@ -301,6 +305,13 @@ def test_a_dead_runner_is_noticed_on_the_next_status_read(world: World) -> None:
     deadline = time.monotonic() + 10  # the sandbox dies with its runner (bwrap --die-with-parent)
     while processes_mentioning(str(run_dir)) and time.monotonic() < deadline:
         time.sleep(0.1)
+    assert processes_mentioning(str(run_dir)) == []
+
+
+def test_a_runner_asked_to_stop_cancels_the_run(world: World) -> None:
+    status = world.status[CANCELLED.id]
+    assert (status.status, status.failure_message) == ("CANCEL_ACKNOWLEDGED", "the run was stopped (SIGTERM)")
+    _, run_dir = world.backend.run_dir(CANCELLED)
     assert processes_mentioning(str(run_dir)) == []
 
 
