@@ -1,0 +1,62 @@
+"""The first cell of a submission notebook whose attachments carry bundles: an offline install.
+
+Why it looks the way it does:
+
+- It must run on a stock Kaggle image, where kaggle-magics is not installed and there is no internet. Every
+  bundle carries kaggle-magics's own wheel and packaging's (both pure Python, importable as zip files), so the
+  cell finds a bundle under the input root and runs ``python -m kaggle_magics.bundle.install_main`` with those
+  two wheels on ``PYTHONPATH``.
+- The installer runs in a subprocess, not in the kernel: the kernel's ``sys.path`` stays as the image made it
+  (the bundle's packaging does not shadow the image's), and a crash there cannot take the kernel down. The
+  subprocess installs into the kernel's own interpreter (``sys.executable``); the cell then invalidates the
+  import caches so the new packages import at once.
+- It uses no IPython magic, so it works the same under papermill, in a plain ``python`` and in Jupyter.
+- Output is captured and printed, so it lands in the notebook (and in Kaggle's log); a failure raises, which
+  stops a batch run at the first cell with the installer's one-line reason.
+- ``KAGGLE_MAGICS_INPUT_ROOT`` moves the input root for local rehearsals (default ``/kaggle/input``).
+"""
+
+from __future__ import annotations
+
+from .manifest import MANIFEST_NAME
+
+_TEMPLATE = '''\
+# Install the attached dependency bundles offline (kaggle-magics bundle installer; needs no internet).
+import glob, importlib, os, subprocess, sys
+
+_root = os.environ.get("KAGGLE_MAGICS_INPUT_ROOT", "/kaggle/input")
+_sources = {sources!r}
+_found = sorted(
+    os.path.dirname(p)
+    for depth in range(6)
+    for p in glob.glob(os.path.join(_root, *["*"] * depth, {manifest!r}))
+)
+_tools = []
+for _dir in _found:
+    _km = sorted(glob.glob(os.path.join(_dir, "kaggle_magics-*.whl")))
+    if _km:
+        _tools = _km[-1:] + sorted(glob.glob(os.path.join(_dir, "packaging-*.whl")))[-1:]
+        break
+if not _tools:
+    _held = sorted(os.listdir(_root)) if os.path.isdir(_root) else "nothing (it does not exist)"
+    raise RuntimeError(f"no kaggle-magics bundle under {{_root}} (it holds {{_held}}): attach the deps notebook or dataset")
+_env = dict(os.environ, PYTHONPATH=os.pathsep.join(_tools))
+_cmd = [sys.executable, "-m", "kaggle_magics.bundle.install_main", "--input-root", _root]
+for _source in _sources:
+    _cmd += ["--from", _source]
+_proc = subprocess.run(_cmd, env=_env, capture_output=True, text=True)
+print(_proc.stdout, end="")
+print(_proc.stderr, end="", file=sys.stderr)
+if _proc.returncode:
+    raise RuntimeError("offline install of the dependency bundles failed: " + (_proc.stderr.strip().splitlines() or ["?"])[0])
+importlib.invalidate_caches()
+'''
+
+
+def install_cell_source(sources: list[str] | None = None) -> str:
+    """The code of a notebook cell that installs the attached bundles offline on a stock Kaggle image.
+
+    ``sources`` are bundle folders or ``owner/slug`` inputs (the notebook's attached kernels or datasets);
+    None or empty installs every bundle found under the input root.
+    """
+    return _TEMPLATE.format(sources=list(sources or []), manifest=MANIFEST_NAME)

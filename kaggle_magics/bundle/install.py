@@ -1,0 +1,352 @@
+"""``install``: install attached bundles offline into an interpreter, verified first, fast, and only if needed.
+
+Order of work, so that a bad bundle changes nothing and a second run costs nothing:
+
+1. find the bundles (given folders, ``owner/slug`` under the input root, or every bundle under it);
+2. ask the target interpreter (a clean subprocess) whether the bundles' requirements are already met,
+   following installed dependencies with its own markers: if they are, stop here (a no-op well under a second);
+3. check every file: present, sha256 and size as the manifest says, and every wheel fits the interpreter's
+   tags; any failure stops before anything is installed;
+4. install with uv (its binary taken from the bundle's uv wheel; ``--offline --no-index``, cache on the same
+   file system so files are hard-linked, no bytecode compilation), or with pip (``--no-index``) when there is
+   no uv: the installer resolves the original requirements against the bundle *and* what is installed, so
+   packages the image already satisfies are left alone; nothing is ever force-reinstalled;
+5. unpack the packed folders, and report what changed and how long it took.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import shutil
+import stat
+import sys
+import tempfile
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import runtime
+from ..errors import BundleError
+from ..results import Result
+from ._util import ToolFailed, disk_full_error, is_disk_full, isolated_env, run, sha256_file
+from .archive import archive_name, unpack_archive
+from .manifest import MANIFEST_NAME, BundleFile, Manifest, find_manifests, read_manifest
+from .progress import Progress, ProgressArg
+from .target import probe
+from .wheels import WheelName, tag_priorities
+
+_HANDLE = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*(/\d+)?$")
+
+
+@dataclass
+class InstallResult(Result):
+    """What :func:`install` did."""
+
+    python: str
+    bundles: list[str] = field(default_factory=list)
+    installed: list[str] = field(default_factory=list)  # project==version, new or changed
+    replaced: list[str] = field(default_factory=list)  # project old -> new
+    already_satisfied: bool = False
+    dirs: list[str] = field(default_factory=list)  # name -> folder
+    installer: str | None = None
+    verified_files: int = 0
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def _title(self) -> str:  # type: ignore[override]
+        if self.already_satisfied:
+            return "bundle install: nothing to do, everything is already installed"
+        return f"bundle installed: {len(self.installed)} packages"
+
+    def rows(self) -> list[tuple[str, object]]:
+        return [
+            ("python", self.python),
+            ("bundles", self.bundles),
+            ("installed", ", ".join(self.installed) if self.installed else None),
+            ("replaced", self.replaced),
+            ("dirs", self.dirs),
+            ("installer", self.installer),
+            ("verified", f"{self.verified_files} files (sha256, tags)" if self.verified_files else None),
+            ("time", f"{self.seconds:.2f} s"),
+            ("notes", "; ".join(self.notes)),
+        ]
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def install(
+    sources: list[str | os.PathLike[str]] | tuple[str | os.PathLike[str], ...] | str = (),
+    *,
+    requirements: list[str] | tuple[str, ...] = (),
+    python: str | os.PathLike[str] | None = None,
+    input_root: str | os.PathLike[str] | None = None,
+    dirs_dest: str | os.PathLike[str] | None = None,
+    installer: str | None = None,
+    progress: ProgressArg = None,
+) -> InstallResult:
+    """Install the bundles ``sources`` (folders or ``owner/slug`` attached under the input root; default: every
+    bundle under the input root) into ``python`` (default: this interpreter), offline.
+
+    ``requirements`` installs only these (from the bundles) instead of everything the bundles were frozen for.
+    Packed folders are unpacked under ``dirs_dest`` (default ``$TMPDIR/kaggle-dirs``), one folder per name.
+    ``installer`` forces ``"uv"`` or ``"pip"`` (default: uv when the bundle or this machine has it).
+    """
+    started = time.monotonic()
+    if isinstance(sources, (str, os.PathLike)):
+        sources = [sources]
+    root = Path(input_root) if input_root else runtime.input_root()
+    bundles = locate_bundles(list(sources), root)
+    reqs = list(dict.fromkeys(requirements)) or list(
+        dict.fromkeys(r for m in bundles for r in m.install_requirements)
+    )
+    exe = str(python) if python else sys.executable
+    info = probe(exe, reqs)
+    label = f"Python {info['python_full_version']} at {info['executable']}"
+    dirs_root = Path(dirs_dest) if dirs_dest else Path(tempfile.gettempdir()) / "kaggle-dirs"
+    archives = [(m, f) for m in bundles for f in m.of_kind("dir")]
+    pending = [(m, f) for m, f in archives if not _unpacked(dirs_root / archive_name(f.filename), f.sha256)]
+    result = InstallResult(python=label, bundles=[str(m.folder) for m in bundles])
+    result.dirs = [f"{archive_name(f.filename)} -> {dirs_root / archive_name(f.filename)}" for _, f in archives]
+    if not info["unsatisfied"] and not pending:
+        result.already_satisfied = True
+        result.seconds = time.monotonic() - started
+        return result
+
+    progress_ = Progress(progress)
+    result.verified_files = verify(bundles, info["tags"], label, progress_)
+    try:
+        if info["unsatisfied"]:
+            _install_packages(bundles, reqs, exe, info, installer, result)
+        with progress_.stage("unpack", len(pending), desc="unpack dirs") as stage:
+            for manifest, item in pending:
+                unpack_archive(manifest.folder / item.filename, dirs_root / archive_name(item.filename), stamp=item.sha256)
+                stage.advance()
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise disk_full_error(dirs_root if not info["unsatisfied"] else info["purelib"]) from None
+        raise
+    if os.path.realpath(exe) == os.path.realpath(sys.executable):
+        importlib.invalidate_caches()
+        purelib = info.get("purelib")
+        if purelib and purelib not in sys.path and os.path.isdir(purelib):
+            import site
+
+            site.addsitedir(purelib)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+# -- finding bundles -------------------------------------------------------------------------------------
+def locate_bundles(sources: list[str | os.PathLike[str]], root: Path) -> list[Manifest]:
+    """The manifests of the bundles named by ``sources`` (or all under ``root``), read and checked."""
+    folders: list[Path] = []
+    if not sources:
+        folders = find_manifests(root)
+        if not folders:
+            raise BundleError(
+                f"no bundle found under the input root {root} ({describe_folder(root)})",
+                hint="attach the notebook or dataset holding the bundle (its output has "
+                f"{MANIFEST_NAME}), or pass --from FOLDER",
+            )
+    for source in sources:
+        path = Path(source).expanduser()
+        if path.exists():
+            found = find_manifests(path)
+            if not found:
+                raise BundleError(
+                    f"{source}: no bundle in it ({MANIFEST_NAME} not found; it holds {describe_folder(path)})",
+                    hint="pass the folder a freeze wrote (or the attached input that holds it)",
+                )
+        elif _HANDLE.match(str(source)):
+            found = [m for candidate in _attached(str(source), root) for m in find_manifests(candidate)]
+            if not found:
+                raise BundleError(
+                    f"{source}: no bundle attached under {root} ({describe_folder(root)})",
+                    hint=f"attach {source} to the notebook (kernel_sources or dataset_sources), or pass its folder",
+                )
+        else:
+            raise BundleError(f"--from {source}: no such folder", hint="pass a bundle folder or owner/slug")
+        folders += [f for f in found if f not in folders]
+    return [read_manifest(folder) for folder in folders]
+
+
+def _attached(handle: str, root: Path) -> list[Path]:
+    """Where Kaggle may have put the input ``owner/slug[/version]`` (its layout under the root varies)."""
+    owner, slug = handle.split("/")[:2]
+    candidates = [root / slug, root / owner / slug, root / "notebooks" / owner / slug, root / "datasets" / owner / slug]
+    out = [c for c in candidates if c.is_dir()]
+    if not out and root.is_dir():
+        for dirpath, dirnames, _files in os.walk(root):
+            depth = len(Path(dirpath).relative_to(root).parts)
+            if Path(dirpath).name == slug and depth:
+                out.append(Path(dirpath))
+                dirnames[:] = []
+            elif depth >= 3:
+                dirnames[:] = []
+    return out
+
+
+def describe_folder(folder: Path, limit: int = 12) -> str:
+    """What a folder holds, in a few words (for messages that must say where we looked)."""
+    if not folder.exists():
+        return "it does not exist"
+    if not folder.is_dir():
+        return "it is a file"
+    entries = sorted(folder.iterdir(), key=lambda p: p.name)
+    if not entries:
+        return "it is empty"
+    names = [p.name + ("/" if p.is_dir() else "") for p in entries[:limit]]
+    more = f" and {len(entries) - limit} more" if len(entries) > limit else ""
+    return "it holds " + ", ".join(names) + more
+
+
+def _unpacked(folder: Path, sha256: str) -> bool:
+    marker = folder / ".kaggle-magics-archive"
+    try:
+        return marker.read_text().strip() == sha256
+    except OSError:
+        return False
+
+
+# -- verification ----------------------------------------------------------------------------------------
+def verify(bundles: list[Manifest], tags: list[str], label: str, progress: Progress | None = None) -> int:
+    """Check every file of every bundle (presence, size, sha256) and every wheel's tags; raise on the first bad."""
+    accepted = tag_priorities(tags)
+    items: list[tuple[Manifest, BundleFile]] = [(m, f) for m in bundles for f in m.files]
+    for manifest, item in items:
+        path = manifest.folder / item.filename
+        if not path.is_file():
+            raise BundleError(
+                f"{item.filename} is missing from the bundle {manifest.folder}",
+                hint="the bundle is incomplete: attach its whole folder, or freeze it again",
+            )
+        if path.stat().st_size != item.size:
+            raise BundleError(
+                f"{item.filename} in {manifest.folder} is corrupted: {path.stat().st_size} bytes, "
+                f"the manifest says {item.size}",
+                hint="nothing was installed; attach an intact copy of the bundle, or freeze it again",
+            )
+        if item.kind == "wheel":
+            wheel = WheelName.parse(item.filename)
+            if wheel.rank(accepted) is None:
+                shown = ", ".join(tags[:3]) + (f", ... ({len(tags)} tags)" if len(tags) > 3 else "")
+                raise BundleError(
+                    f"{item.filename} does not fit {label}: its tags are {', '.join(wheel.tag_strings)}; "
+                    f"the interpreter accepts {shown}",
+                    hint="nothing was installed; freeze the bundle for this interpreter (--python-version, "
+                    "--platform), or install into the interpreter it was made for",
+                )
+    stage = (progress or Progress(False)).stage("verify", len(items), desc="verify sha256")
+
+    def digest(pair: tuple[Manifest, BundleFile]) -> tuple[Manifest, BundleFile, str]:
+        manifest, item = pair
+        value = sha256_file(manifest.folder / item.filename)[0]
+        stage.advance()
+        return manifest, item, value
+
+    with stage, ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        for manifest, item, value in pool.map(digest, items):
+            if value != item.sha256:
+                raise BundleError(
+                    f"{item.filename} in {manifest.folder} is corrupted: sha256 {value}, the manifest says {item.sha256}",
+                    hint="nothing was installed; attach an intact copy of the bundle, or freeze it again",
+                )
+    return len(items)
+
+
+# -- installing ------------------------------------------------------------------------------------------
+def _install_packages(
+    bundles: list[Manifest], reqs: list[str], exe: str, info: dict, preference: str | None, result: InstallResult
+) -> None:
+    folders = [str(m.folder) for m in bundles]
+    links = [arg for folder in folders for arg in ("--find-links", folder)]
+    with tempfile.TemporaryDirectory(prefix="kaggle-magics-install-", dir=_scratch_parent(info)) as scratch_s:
+        scratch = Path(scratch_s)
+        uv, uv_label = (None, None) if preference == "pip" else _find_installer(bundles, scratch)
+        if preference == "uv" and uv is None:
+            raise BundleError("no uv to install with: the bundle has no uv wheel for this machine and none is here")
+        if uv is not None:
+            cache = scratch / "cache"
+            same_fs = _same_device(scratch, Path(info["purelib"]))
+            cmd = [uv, "pip", "install", "--python", exe, "--offline", "--no-index", "--no-config", "--no-build",
+                   "--no-python-downloads", "--quiet", "--cache-dir", str(cache),
+                   "--link-mode", "hardlink" if same_fs else "copy", *links, *reqs]  # fmt: skip
+            result.installer = uv_label
+        else:
+            base = [exe, "-m", "pip"] if info.get("has_pip") else [sys.executable, "-m", "pip", "--python", exe]
+            cmd = [*base, "install", "--isolated", "--no-index", "--only-binary=:all:", "--no-compile",
+                   "--disable-pip-version-check", "--no-input", "--quiet", *links, *reqs]  # fmt: skip
+            result.installer = "pip (no uv available)"
+        try:
+            run(cmd, what="installing from the bundle failed", env=isolated_env(), cwd=scratch)
+        except ToolFailed as exc:
+            raise BundleError(exc.message, hint=_install_hint(exc.output)) from None
+    before = info["installed"]
+    after_info = probe(exe, reqs)
+    after = after_info["installed"]
+    result.installed = sorted(f"{n}=={v}" for n, v in after.items() if before.get(n) != v)
+    result.replaced = sorted(f"{n} {before[n]} -> {after[n]}" for n in after if n in before and before[n] != after[n])
+    if after_info["unsatisfied"]:
+        result.notes.append("still unmet after installing: " + ", ".join(after_info["unsatisfied"]))
+
+
+def _install_hint(output: str) -> str:
+    if "not found in the provided package locations" in output or "No matching distribution" in output:
+        return (
+            "the bundle lacks a package this interpreter does not have: it was left out as present in the base, "
+            "or it was never frozen; freeze with --no-base (or a base snapshot of this very image)"
+        )
+    return "nothing was changed if the installer stopped before writing; see its message above"
+
+
+def _scratch_parent(info: dict) -> str | None:
+    """A scratch folder on the target's file system (uv's cache hard-links into site-packages from there)."""
+    purelib = Path(info.get("purelib") or "")
+    parent = purelib.parent
+    if parent.is_dir() and os.access(parent, os.W_OK):
+        return str(parent)
+    return None
+
+
+def _same_device(a: Path, b: Path) -> bool:
+    try:
+        return a.stat().st_dev == b.stat().st_dev
+    except OSError:
+        return False
+
+
+def _find_installer(bundles: list[Manifest], scratch: Path) -> tuple[str | None, str | None]:
+    """uv from a bundle's wheel (when it fits this machine), else a uv installed here, else None."""
+    from packaging.tags import sys_tags
+
+    here = tag_priorities([str(t) for t in sys_tags()])
+    for manifest in bundles:
+        tool = manifest.tool("installer")
+        if tool is None or WheelName.parse(tool.filename).rank(here) is None:
+            continue
+        binary = _extract_uv(manifest.folder / tool.filename, scratch)
+        if binary is not None:
+            return str(binary), f"uv {tool.version} (from the bundle)"
+    from .resolve import find_uv
+
+    found = find_uv()
+    return (found, "uv (installed here)") if found else (None, None)
+
+
+def _extract_uv(wheel: Path, scratch: Path) -> Path | None:
+    name = "uv.exe" if os.name == "nt" else "uv"
+    with zipfile.ZipFile(wheel) as archive:
+        member = next((m for m in archive.namelist() if re.fullmatch(rf"[^/]+\.data/scripts/{re.escape(name)}", m)), None)
+        if member is None:
+            return None
+        out = scratch / name
+        with archive.open(member) as src, open(out, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+    out.chmod(out.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return out
