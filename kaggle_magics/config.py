@@ -23,6 +23,7 @@ ENV_INPUT_ROOT = "KAGGLE_MAGICS_INPUT_ROOT"  # where attached inputs are (defaul
 ENV_WORKING_DIR = "KAGGLE_MAGICS_WORKING_DIR"  # where outputs go (default /kaggle/working)
 ENV_RUN_TYPE = "KAGGLE_KERNEL_RUN_TYPE"  # set by Kaggle inside notebooks: Interactive or Batch
 ENV_SANDBOX = "KAGGLE_MAGICS_SANDBOX"  # local runs: auto | bwrap | unshare | none
+ENV_STATE_DIR = "KAGGLE_MAGICS_STATE_DIR"  # what uploads remember having sent (default: the user's cache dir)
 
 # Kaggle's own credential variables, in the official clients' order of precedence.
 ENV_API_TOKEN = "KAGGLE_API_TOKEN"

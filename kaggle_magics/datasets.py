@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import config
 from .backends.base import Backend
 from .errors import BackendError, InvalidRef, KaggleMagicsError, NotFound, PermissionDenied
 from .explain import reword
@@ -107,6 +108,10 @@ def content_hash(folder: Path, _seen: frozenset[Path] = frozenset()) -> str:
 
 # -- what was uploaded last time --------------------------------------------------------------------------------
 def default_state_dir() -> Path:
+    """``$KAGGLE_MAGICS_STATE_DIR/datasets``, else under the user's cache dir (losing it costs one upload)."""
+    root = os.environ.get(config.ENV_STATE_DIR)
+    if root:
+        return Path(root).expanduser() / "datasets"
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("kaggle-magics")) / "datasets"
@@ -266,7 +271,7 @@ def upload_dataset(
             changed=False,
             files=list(last.files),
             notes=[f"same content as the upload of {time.strftime('%Y-%m-%d %H:%M', time.localtime(last.uploaded_at))}"
-                   " (force=True uploads anyway)"],
+                   "; force an upload to make a version anyway"],
             content_hash=digest,
         )
 

@@ -19,7 +19,7 @@ def reword(exc: E, message: str, hint: str | None = None) -> E:
     """A new error of the same class with ``message`` (the server's text appended) and ``hint``."""
     said = exc.message.strip()
     if said and said.lower() not in message.lower():
-        message = f"{message} (Kaggle said: {said})"
+        message = f"{message} ({said})"
     new = type(exc)(message, hint=hint or exc.hint)
     new.__cause__ = exc
     return new

@@ -34,9 +34,16 @@ class Result:
         ]
 
     def __str__(self) -> str:
-        rows = [(k, _show(v)) for k, v in self.rows() if v not in (None, "", [], ())]
+        rows = [(k, v) for k, v in self.rows() if v not in (None, "", [], ())]
         width = max((len(k) for k, _ in rows), default=0)
-        return "\n".join([self._title, *(f"  {k.ljust(width)}  {v}" for k, v in rows)])
+        lines = [self._title]
+        for key, value in rows:
+            if key == "notes" and isinstance(value, list):  # sentences: one per line
+                text = ("\n" + " " * (width + 4)).join(str(v) for v in value)
+            else:
+                text = _show(value)
+            lines.append(f"  {key.ljust(width)}  {text}")
+        return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         body = []

@@ -28,6 +28,14 @@ RUN_CELLS: list[str | tuple[str, str]] = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def upload_state_dir(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Uploads remember what they sent under the user's cache dir: keep each test's memory in its own folder."""
+    folder = isolated_env / "upload-state"
+    monkeypatch.setenv("KAGGLE_MAGICS_STATE_DIR", str(folder))
+    return folder
+
+
 @dataclass
 class LocalWorld:
     """A LocalBackend with a competition registered and one kernel pushed (running in the background)."""
