@@ -1,7 +1,8 @@
 """``kaggle-magics <verb>``: the magics' verbs for a terminal, thin over the same workflow functions.
 
 ``main(argv=None) -> int``: 0 on success, the error's exit code on a known failure (printed as ``error: ...``
-and ``hint: ...``), 130 on Ctrl-C; only an unexpected exception prints a traceback.
+and ``hint: ...``), 1 for a run or submission that failed, 130 on Ctrl-C; only an unexpected exception prints
+a traceback.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,38 +19,30 @@ from . import __version__
 from . import options as opts
 from .errors import KaggleMagicsError
 
-Handler = Callable[[argparse.Namespace], Any]
+VERBS: dict[str, tuple[str, list[opts.Arg]]] = {
+    "push": ("push a kernel folder, a notebook or a percent-format .py to Kaggle", opts.PUSH),
+    "freeze": ("freeze requirements into an offline bundle of wheels for Kaggle", opts.FREEZE),
+    "install": ("install offline bundles (in a Kaggle notebook: every attached bundle)", opts.INSTALL),
+    "status": ("a kernel run's status; --wait follows it and tells its runtime", opts.STATUS),
+    "output": ("download a kernel's output files", opts.OUTPUT),
+    "submit": ("submit a kernel's output (code competitions) or a file", opts.SUBMIT),
+    "dataset": ("upload a folder as a dataset, a new version only when it changed", opts.DATASET),
+    "model": ("upload weights as a new version of a Kaggle model", opts.MODEL),
+    "rehearse": ("run a kernel folder or notebook now, as Kaggle would, with each cell's time", opts.REHEARSE),
+    "demo": ("the whole chain on the embedded local Kaggle: freeze, deps kernel, offline submission", opts.DEMO),
+}
+# ``kaggle-magics local competition add SLUG DIR``
+LOCAL_COMPETITION_VERBS: dict[str, tuple[str, list[opts.Arg], str]] = {
+    "add": ("register a folder of data as a local competition", opts.LOCAL_COMPETITION_ADD, "local_competition_add"),
+}
 
 
 def _notice(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def _backend_factory(defaults: Any) -> Callable[[str | None], Any]:
-    from .backends import backend_factory
-
-    return backend_factory(defaults, notify=_notice)
-
-
-def _defaults() -> Any:
-    from .config import load_project_defaults
-
-    return load_project_defaults(Path.cwd())
-
-
-# -- verbs ---------------------------------------------------------------------------------------------
-def _push(ns: argparse.Namespace) -> Any:
-    from .submission import push_path
-
-    defaults = _defaults()
-    return push_path(
-        ns.path, opts.kernel_options(ns), defaults=defaults, backend_factory=_backend_factory(defaults)
-    )
-
-
-VERBS: dict[str, tuple[str, list[opts.Arg], Handler]] = {
-    "push": ("push a kernel folder, a notebook or a percent-format .py to Kaggle", opts.PUSH, _push),
-}
+def _echo(message: str) -> None:
+    print(message, flush=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,9 +52,17 @@ def build_parser() -> argparse.ArgumentParser:
         "push, status, outputs, submit; with an embedded local Kaggle.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="verb", metavar="VERB")
-    for name, (summary, specs, handler) in VERBS.items():
-        verb = sub.add_parser(name, help=summary, description=summary)
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB")
+    for name, (summary, specs) in VERBS.items():
+        verb = verbs.add_parser(name, help=summary, description=summary)
+        opts.add_to_parser(verb, specs)
+        verb.set_defaults(handler=name)
+    local = verbs.add_parser("local", help="manage the embedded local Kaggle", description="the embedded local Kaggle")
+    things = local.add_subparsers(dest="thing", metavar="THING")
+    competition = things.add_parser("competition", help="local competitions", description="local competitions")
+    actions = competition.add_subparsers(dest="action", metavar="ACTION")
+    for name, (summary, specs, handler) in LOCAL_COMPETITION_VERBS.items():
+        verb = actions.add_parser(name, help=summary, description=summary)
         opts.add_to_parser(verb, specs)
         verb.set_defaults(handler=handler)
     return parser
@@ -88,16 +89,28 @@ def _errors_reported() -> Iterator[list[int]]:
         code[0] = 130
 
 
+def _exit_code(result: Any) -> int:
+    """Non-zero for a result that reports a failure (a run that ended in ERROR, a failed submission)."""
+    if hasattr(result, "exit_code"):
+        return int(result.exit_code)
+    if getattr(result, "done", False) and not getattr(result, "ok", True):
+        return 1
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     ns = parser.parse_args(argv)
     if not getattr(ns, "handler", None):
         parser.print_help()
         return 2
+    from . import verbs
+    from .config import load_project_defaults
+
     with _errors_reported() as code:
-        result = ns.handler(ns)
+        ctx = verbs.Context(defaults=load_project_defaults(Path.cwd()), notify=_notice, echo=_echo)
+        result = getattr(verbs, ns.handler)(ns, ctx)
         if result is not None:
             print(result)
-        failed = getattr(result, "failed", False)
-        code[0] = 1 if failed else 0
+        code[0] = _exit_code(result)
     return code[0]

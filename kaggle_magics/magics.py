@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import shlex
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -56,9 +55,10 @@ class KaggleMagics(Magics):
     internet = Bool(None, allow_none=True, help="internet for pushed kernels (default off)").tag(config=True)
 
     # -- plumbing ----------------------------------------------------------------------------------------
-    def _defaults(self) -> Any:
+    def _context(self) -> Any:
         """Project defaults from pyproject.toml, overridden by whatever %config set."""
         from .config import load_project_defaults
+        from .verbs import Context
 
         defaults = load_project_defaults(Path.cwd())
         for name in ("owner", "competition", "accelerator", "backend", "store", "kernel_dir", "internet"):
@@ -68,12 +68,12 @@ class KaggleMagics(Magics):
         for name in ("attach", "datasets", "models"):
             if getattr(self, name):
                 setattr(defaults, name, list(getattr(self, name)))
-        return defaults
+        return Context(defaults=defaults)
 
-    def _backend_factory(self, defaults: Any) -> Callable[[str | None], Any]:
-        from .backends import backend_factory
+    def _run(self, verb: str, magic: Callable[..., Any], line: str) -> Any:
+        from . import verbs
 
-        return backend_factory(defaults, notify=_notice)
+        return getattr(verbs, verb)(parse_argstring(magic, line), self._context())
 
     # -- submission notebooks ----------------------------------------------------------------------------
     @no_var_expand
@@ -90,18 +90,12 @@ class KaggleMagics(Magics):
             import pandas as pd
             ...
         """
-        from .submission import submit_cell
+        from . import verbs
 
         args = parse_argstring(self.kaggle_sub, line)
         if cell is None:
             raise UsageError("%%kaggle_sub is a cell magic: write the submission code below the %%kaggle_sub line")
-        defaults = self._defaults()
-        return submit_cell(
-            cell,
-            opts.kernel_options(args),
-            defaults=defaults,
-            backend_factory=self._backend_factory(defaults),
-        )
+        return verbs.sub(args, self._context(), cell)
 
     @no_var_expand
     @_with_arguments(opts.PUSH)
@@ -113,17 +107,98 @@ class KaggleMagics(Magics):
         notebook gets its kernel-metadata.json from the same flags as %%kaggle_sub. Your files are never
         modified: the pushed copy is prepared elsewhere.
         """
-        from .submission import push_path
+        return self._run("push", self.kaggle_push, line)
 
-        args = parse_argstring(self.kaggle_push, line)
-        defaults = self._defaults()
-        return push_path(
-            args.path,
-            opts.kernel_options(args),
-            defaults=defaults,
-            backend_factory=self._backend_factory(defaults),
-        )
+    # -- offline dependency bundles ----------------------------------------------------------------------
+    @no_var_expand
+    @_with_arguments(opts.FREEZE)
+    @line_magic
+    def kaggle_freeze(self, line: str) -> Any:
+        """Freeze requirements into an offline bundle of wheels that installs on Kaggle with no internet.
 
+        Outside Kaggle the target is Kaggle's (Python 3.12, manylinux x86_64) and the bundle goes to
+        ./kaggle_deps; inside a Kaggle notebook the target is the running image and the bundle goes to
+        /kaggle/working, so it becomes the notebook's output. Sdists, URLs and git requirements are built
+        into wheels now; what the base already has (--base snapshot, or the running image) is left out.
 
-def _notice(message: str) -> None:
-    print(message, file=sys.stderr)
+            %kaggle_freeze polars lightgbm hydra-core --base kaggle-base.txt
+        """
+        return self._run("freeze", self.kaggle_freeze, line)
+
+    @no_var_expand
+    @_with_arguments(opts.INSTALL)
+    @line_magic
+    def kaggle_install(self, line: str) -> Any:
+        """Install offline bundles into this interpreter: every bundle attached under /kaggle/input by default.
+
+        Checks every file's sha256 and wheel tags before installing anything, never touches an index, and
+        leaves alone what is already satisfied (a second run is a quick no-op).
+
+            %kaggle_install
+            %kaggle_install --from me/cmi-deps
+        """
+        return self._run("install", self.kaggle_install, line)
+
+    # -- following a run ---------------------------------------------------------------------------------
+    @no_var_expand
+    @_with_arguments(opts.STATUS)
+    @line_magic
+    def kaggle_status(self, line: str) -> Any:
+        """A kernel run's status; with --wait, follow it live until it ends, then show its runtime, the end
+        of its log and its output files. Ctrl-C stops the waiting, not the run.
+
+            %kaggle_status me/cmi-sub --wait
+        """
+        return self._run("status", self.kaggle_status, line)
+
+    @no_var_expand
+    @_with_arguments(opts.OUTPUT)
+    @line_magic
+    def kaggle_output(self, line: str) -> Any:
+        """Download a kernel's output files (every page), atomically, into --dest.
+
+            %kaggle_output me/cmi-deps --dest deps --pattern '*.whl'
+        """
+        return self._run("output", self.kaggle_output, line)
+
+    @no_var_expand
+    @_with_arguments(opts.SUBMIT)
+    @line_magic
+    def kaggle_submit(self, line: str) -> Any:
+        """Submit to a competition: a kernel's output for code competitions (--kernel), or a local --file.
+
+            %kaggle_submit --competition cmi-detect --kernel me/cmi-sub --wait
+        """
+        return self._run("submit", self.kaggle_submit, line)
+
+    @no_var_expand
+    @_with_arguments(opts.DATASET)
+    @line_magic
+    def kaggle_dataset(self, line: str) -> Any:
+        """Upload a folder as a dataset (your code, say): created, or a new version only when it changed.
+
+            %kaggle_dataset src --id me/cmi-codes -m "new features"
+        """
+        return self._run("dataset", self.kaggle_dataset, line)
+
+    @no_var_expand
+    @_with_arguments(opts.MODEL)
+    @line_magic
+    def kaggle_model(self, line: str) -> Any:
+        """Upload weights as a new version of a Kaggle model; shows the model_sources entry and its input path.
+
+            %kaggle_model weights --handle me/cmi-models/pyTorch/exp-001
+        """
+        return self._run("model", self.kaggle_model, line)
+
+    # -- the embedded local Kaggle -----------------------------------------------------------------------
+    @no_var_expand
+    @_with_arguments(opts.REHEARSE)
+    @line_magic
+    def kaggle_rehearse(self, line: str) -> Any:
+        """Run a kernel folder or notebook now, as Kaggle would (sandbox, /kaggle paths, no network), with
+        each cell's time, the total and where the outputs are.
+
+            %kaggle_rehearse kaggle/cmi-sub
+        """
+        return self._run("rehearse", self.kaggle_rehearse, line)

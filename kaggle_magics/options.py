@@ -51,6 +51,103 @@ KERNEL = [
 
 PUSH = [arg("path", nargs="?", default=".", help="a kernel folder, a .ipynb or a percent-format .py"), *KERNEL]
 
+FREEZE = [
+    arg("requirements", nargs="*", metavar="REQ", help="requirements: names, pins, URLs, git+https://..., paths"),
+    arg("-r", "--requirement", dest="requirement_files", action="append", default=[], metavar="FILE",
+        help="a requirements file; repeatable"),
+    arg("--dest", metavar="DIR", help="where the bundle goes (default ./kaggle_deps; in Kaggle /kaggle/working/...)"),
+    arg("--python-version", metavar="X.Y", help="the target Python (default 3.12, Kaggle's; in Kaggle the running one)"),
+    arg("--platform", metavar="TAG", help="the target platform tag (default manylinux x86_64, Kaggle's)"),
+    arg("--base", metavar="FILE", help="a base snapshot (pip freeze format): what the image has is left out"),
+    arg("--no-base", action="store_true", help="leave nothing out"),
+    arg("--dir", dest="dirs", action="append", default=[], metavar="PATH",
+        help="pack a folder (a Julia depot, a solver) under a name Kaggle does not unpack; repeatable"),
+    arg("--name", help="the bundle's name"),
+    arg("--find-links", action="append", default=[], metavar="DIR", help="also look for packages here"),
+    arg("--index-url", metavar="URL", help="the package index (default PyPI)"),
+    arg("--no-index", action="store_true", help="use --find-links only"),
+    arg("--capture-base", metavar="FILE",
+        help="instead of freezing, write this environment's packages as a base snapshot (run it in Kaggle)"),
+]
+
+INSTALL = [
+    arg("requirements", nargs="*", metavar="REQ", help="install only these from the bundles (default: all)"),
+    arg("--from", dest="sources", action="append", default=[], metavar="DIR|OWNER/SLUG",
+        help="a bundle folder, or an attached kernel or dataset; repeatable (default: every bundle attached)"),
+    arg("--python", metavar="PATH", help="install into this interpreter (e.g. a venv's python)"),
+    arg("--input-root", metavar="DIR", help="where attached inputs are (default /kaggle/input)"),
+]
+
+REF = arg("ref", metavar="OWNER/SLUG[/VERSION]", help="the kernel")
+
+STATUS = [
+    REF,
+    arg("--wait", action="store_true", help="follow the run until it ends, with its elapsed time"),
+    arg("--logs", action="store_true", help="show the whole log"),
+    arg("--timeout", type=float, metavar="S", help="stop waiting after S seconds (implies --wait)"),
+    BACKEND,
+]
+
+OUTPUT = [
+    REF,
+    arg("--dest", metavar="DIR", help="where the files go (default ./kaggle_output/<slug>)"),
+    arg("--pattern", metavar="GLOB", help="only files whose path matches, e.g. '*.csv'"),
+    BACKEND,
+]
+
+SUBMIT = [
+    arg("--competition", metavar="SLUG", help="the competition (default from the config)"),
+    arg("--kernel", metavar="OWNER/SLUG[/VERSION]", help="code competitions: the kernel whose output is submitted"),
+    arg("--version", type=_positive_int, metavar="N", help="the kernel version (default: its latest)"),
+    arg("--file", default="submission.csv",
+        help="the output file the kernel writes (code) or the local file to submit (file competitions)"),
+    arg("-m", "--message", default="", help="the submission description"),
+    arg("--wait", action="store_true", help="wait for the score"),
+    arg("--timeout", type=float, metavar="S", help="stop waiting after S seconds"),
+    BACKEND,
+]
+
+DATASET = [
+    arg("folder", metavar="DIR", help="the folder to upload (subfolders are zipped)"),
+    arg("--id", required=True, metavar="OWNER/SLUG", help="the dataset"),
+    arg("-m", "--message", default="", help="version notes"),
+    arg("--title", help="title when the dataset is created (6-50 characters; default: the slug)"),
+    arg("--public", action="store_true", help="create it public (private by default)"),
+    arg("--force", action="store_true", help="upload even if the content did not change"),
+    BACKEND,
+]
+
+MODEL = [
+    arg("folder", metavar="DIR", help="the folder holding the weights"),
+    arg("--handle", required=True, metavar="OWNER/MODEL/FRAMEWORK/VARIATION", help="the model instance"),
+    arg("--notes", default="", help="version notes"),
+    BACKEND,
+]
+
+STORE = arg("--store", metavar="DIR", help="the local Kaggle's folder (default: in the user's cache)")
+
+REHEARSE = [
+    arg("path", help="a kernel folder, a .ipynb or a .py"),
+    arg("--timeout", type=_positive_int, metavar="SECONDS", help="the session timeout"),
+    arg("--internet", action="store_true", default=None, help="run with the network (off by default)"),
+    arg("--attach", action="append", default=[], metavar="OWNER/SLUG", help="a kernel's output, from the store"),
+    arg("--dataset", dest="datasets", action="append", default=[], metavar="OWNER/SLUG", help="a dataset"),
+    arg("--model", dest="models", action="append", default=[], metavar="OWNER/MODEL/FRAMEWORK/VARIATION/VERSION",
+        help="a model version"),
+    arg("--competition", action="append", default=[], metavar="SLUG", help="a competition's data"),
+    STORE,
+]
+
+LOCAL_COMPETITION_ADD = [
+    arg("slug", help="the competition slug"),
+    arg("data_dir", metavar="DIR", help="the folder of its data"),
+    arg("--title", help="its title"),
+    arg("--link", action="store_true", help="refer to DIR instead of copying it (for big data)"),
+    STORE,
+]
+
+DEMO = [STORE]
+
 
 def add_to_parser(parser: argparse.ArgumentParser, specs: list[Arg]) -> argparse.ArgumentParser:
     for names, kwargs in specs:

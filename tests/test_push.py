@@ -99,8 +99,10 @@ def test_no_credentials_is_one_clear_line(shell, kaggle_server_anonymous) -> Non
 
 
 def test_without_credentials_the_local_backend_is_chosen_and_said(capsys) -> None:  # noqa: ANN001
+    from kaggle_magics import backends
     from kaggle_magics.backends import choose_backend_name
 
+    backends._told.clear()
     assert choose_backend_name(None, notify=print) == "local"
     assert "no Kaggle credentials found" in capsys.readouterr().out
 

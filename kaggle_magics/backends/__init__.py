@@ -13,6 +13,9 @@ from .base import Backend
 __all__ = ["Backend", "choose_backend_name", "get_backend", "open_backend"]
 
 
+_told: list[bool] = []  # the fallback to the local backend is said once per session
+
+
 def choose_backend_name(*explicit: str | None, notify: Callable[[str], None] | None = None) -> str:
     """The backend to use: the first explicit choice, then the environment, then credentials decide."""
     name = config.first(*explicit, os.environ.get(config.ENV_BACKEND))
@@ -26,7 +29,8 @@ def choose_backend_name(*explicit: str | None, notify: Callable[[str], None] | N
     source = config.credentials_source()
     if source:
         return "kaggle"
-    if notify:
+    if notify and not _told:
+        _told.append(True)
         notify("kaggle-magics: no Kaggle credentials found, using the embedded local Kaggle (--backend local)")
     return "local"
 
@@ -57,11 +61,3 @@ def open_backend(
         return get_backend(name, store=Path(store).expanduser())
     return get_backend(name)
 
-
-def backend_factory(defaults: config.ProjectDefaults, notify: Callable[[str], None] | None = None):  # noqa: ANN201
-    """What the workflows call to get a backend: a ``--backend`` flag, else the defaults, else credentials."""
-
-    def factory(flag: str | None) -> Backend:
-        return open_backend(flag, defaults.backend, store=defaults.store, notify=notify)
-
-    return factory

@@ -1,0 +1,175 @@
+"""One function per verb: parsed arguments in, a result object out.
+
+The magics and the CLI both call these, so a verb behaves the same in a notebook and in a terminal; each
+function only maps arguments onto a workflow function (the logic lives in the workflow modules).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import config
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+@dataclass
+class Context:
+    """What a verb needs besides its arguments: the project defaults and where notices go."""
+
+    defaults: config.ProjectDefaults = field(default_factory=config.ProjectDefaults)
+    notify: Callable[[str], None] = _stderr
+    echo: Callable[[str], None] = print
+
+    def backend(self, flag: str | None) -> Any:
+        from .backends import open_backend
+
+        return open_backend(flag, self.defaults.backend, store=self.defaults.store, notify=self.notify)
+
+    def owner(self) -> str | None:
+        return self.defaults.owner or config.kaggle_username()
+
+
+# -- submission notebooks -----------------------------------------------------------------------------
+def sub(ns: argparse.Namespace, ctx: Context, cell: str) -> Any:
+    from .options import kernel_options
+    from .submission import submit_cell
+
+    return submit_cell(cell, kernel_options(ns), defaults=ctx.defaults, backend_factory=ctx.backend)
+
+
+def push(ns: argparse.Namespace, ctx: Context) -> Any:
+    from .options import kernel_options
+    from .submission import push_path
+
+    return push_path(ns.path, kernel_options(ns), defaults=ctx.defaults, backend_factory=ctx.backend)
+
+
+# -- offline dependency bundles ----------------------------------------------------------------------
+def freeze(ns: argparse.Namespace, ctx: Context) -> Any:
+    if ns.capture_base:
+        from .bundle.base import capture_base
+
+        return capture_base(ns.capture_base)
+    from .bundle.freeze import freeze as run_freeze
+
+    d = ctx.defaults
+    return run_freeze(
+        ns.requirements,
+        requirement_files=ns.requirement_files,
+        dest=config.first(ns.dest, d.deps_dest),
+        python_version=config.first(ns.python_version, d.python_version),
+        platform=config.first(ns.platform, d.platform),
+        base=None if ns.no_base else config.first(ns.base, d.base),
+        no_base=ns.no_base,
+        dirs=ns.dirs,
+        name=ns.name,
+        index_url=ns.index_url,
+        find_links=ns.find_links,
+        no_index=ns.no_index,
+    )
+
+
+def install(ns: argparse.Namespace, ctx: Context) -> Any:
+    from .bundle.install import install as run_install
+
+    return run_install(
+        ns.sources, requirements=ns.requirements, python=ns.python, input_root=ns.input_root
+    )
+
+
+# -- following a run ---------------------------------------------------------------------------------
+def status(ns: argparse.Namespace, ctx: Context) -> Any:
+    from .handles import KernelRef
+    from .status import status as run_status
+
+    ref = KernelRef.parse(ns.ref, default_owner=ctx.owner())
+    return run_status(ctx.backend(ns.backend), ref, wait=ns.wait, logs=ns.logs, timeout=ns.timeout)
+
+
+def output(ns: argparse.Namespace, ctx: Context) -> Any:
+    from .handles import KernelRef
+    from .outputs import download_output
+
+    ref = KernelRef.parse(ns.ref, default_owner=ctx.owner())
+    dest = ns.dest or str(Path("kaggle_output") / ref.slug)
+    return download_output(ctx.backend(ns.backend), ref, dest=dest, pattern=ns.pattern)
+
+
+def submit(ns: argparse.Namespace, ctx: Context) -> Any:
+    from .handles import KernelRef
+    from .submit import submit as run_submit
+
+    competition = config.first(ns.competition, ctx.defaults.competition)
+    if not competition:
+        from .errors import KaggleMagicsError
+
+        raise KaggleMagicsError("no competition", hint="pass --competition SLUG (the slug from its URL)")
+    kernel = KernelRef.parse(ns.kernel, default_owner=ctx.owner()) if ns.kernel else None
+    return run_submit(
+        ctx.backend(ns.backend),
+        competition,
+        kernel=kernel,
+        version=ns.version,
+        file=ns.file,
+        message=ns.message,
+        wait=ns.wait,
+        timeout=ns.timeout,
+    )
+
+
+def dataset(ns: argparse.Namespace, ctx: Context) -> Any:
+    from .datasets import upload_dataset
+    from .handles import DatasetRef
+
+    ref = DatasetRef.parse(ns.id, default_owner=ctx.owner())
+    return upload_dataset(
+        ctx.backend(ns.backend), ns.folder, ref, message=ns.message, title=ns.title, public=ns.public, force=ns.force
+    )
+
+
+def model(ns: argparse.Namespace, ctx: Context) -> Any:
+    from .models import upload_model
+
+    return upload_model(ctx.backend(ns.backend), ns.folder, ns.handle, notes=ns.notes)
+
+
+# -- the embedded local Kaggle -----------------------------------------------------------------------
+def rehearse(ns: argparse.Namespace, ctx: Context) -> Any:
+    from .rehearse import rehearse as run_rehearse
+
+    store = config.first(ns.store, ctx.defaults.store)
+    return run_rehearse(
+        ns.path,
+        store=Path(store).expanduser() if store else None,
+        timeout=ns.timeout,
+        internet=ns.internet,
+        on_cell=lambda cell: ctx.echo(str(cell)),
+        kernel_sources=ns.attach,
+        dataset_sources=ns.datasets,
+        competition_sources=ns.competition,
+        model_sources=ns.models,
+    )
+
+
+def local_competition_add(ns: argparse.Namespace, ctx: Context) -> Any:
+    from .local_admin import add_competition
+
+    store = config.first(ns.store, ctx.defaults.store)
+    return add_competition(
+        ns.slug, ns.data_dir, Path(store).expanduser() if store else None, title=ns.title, copy=not ns.link
+    )
+
+
+def demo(ns: argparse.Namespace, ctx: Context) -> Any:
+    from .demo import demo as run_demo
+
+    store = config.first(ns.store, ctx.defaults.store)
+    return run_demo(store=Path(store).expanduser() if store else None, echo=ctx.echo)
