@@ -1,15 +1,15 @@
 """``%kaggle_dataset``: the code dataset of the seed workflow, uploaded only when its content changed.
 
 Re-running the upload cell is the normal case, so it must cost nothing: a content hash of the folder (names,
-sizes, modes and sha256 of every file) is kept locally per dataset and backend, and an unchanged folder sends no
-request at all. A changed one is staged in a temporary copy (the user's folder is never touched) where what
+sizes, modes and sha256 of every file) is kept locally per dataset and backend, and an unchanged folder sends
+no request at all. A changed one is staged in a temporary copy (the user's folder is never touched) where what
 Kaggle would damage is protected, as the bundle issue does for dependency bundles:
 
 - Kaggle unpacks files named ``.zip``, ``.tar``, ``.tar.gz``/``.tgz``, ``.tar.bz2``, ``.tar.xz``, ``.7z``:
   such files get a name it leaves alone (see :mod:`kaggle_magics.bundle.archive`);
 - Kaggle keeps no file modes and no symlinks: a folder that holds an executable (other than a Python file,
-  which is run by Python anyway) or a symlink is a tool folder, packed whole into one archive under such a name,
-  so unpacking it in the notebook restores both; a lone executable at the top is packed the same way;
+  which is run by Python anyway) or a symlink is a tool folder, packed whole into one archive under such a
+  name, so unpacking it in the notebook restores both; a lone executable at the top is packed the same way;
 - every other subfolder is left to the backend, which zips it as ``kaggle datasets version -r zip`` does.
 """
 
@@ -56,7 +56,7 @@ def as_dataset_ref(ref: DatasetRef | str) -> DatasetRef:
     return parsed
 
 
-# -- the content hash ------------------------------------------------------------------------------------------
+# -- the content hash ----------------------------------------------------------------------------------------
 def _walk(folder: Path) -> Iterator[tuple[str, os.stat_result, Path]]:
     """Every entry under ``folder`` (relative posix name, lstat, path), sorted, ignored names skipped.
     Symlinked folders are listed, not entered."""
@@ -106,7 +106,7 @@ def content_hash(folder: Path, _seen: frozenset[Path] = frozenset()) -> str:
     return digest.hexdigest()
 
 
-# -- what was uploaded last time --------------------------------------------------------------------------------
+# -- what was uploaded last time -----------------------------------------------------------------------------
 def default_state_dir() -> Path:
     """``$KAGGLE_MAGICS_STATE_DIR/datasets``, else under the user's cache dir (losing it costs one upload)."""
     root = os.environ.get(config.ENV_STATE_DIR)
@@ -155,17 +155,14 @@ class UploadState:
             raise
 
 
-# -- staging ---------------------------------------------------------------------------------------------------
+# -- staging -------------------------------------------------------------------------------------------------
 def _needs_exec(path: Path, st: os.stat_result) -> bool:
     return stat.S_ISREG(st.st_mode) and bool(st.st_mode & 0o111) and not path.name.endswith(NO_EXEC_NEEDED)
 
 
 def _is_tool_folder(folder: Path) -> bool:
     """A folder Kaggle's zip-and-unpack would break: it holds a symlink or a file that needs its exec bit."""
-    for _rel, st, path in _walk(folder):
-        if stat.S_ISLNK(st.st_mode) or _needs_exec(path, st):
-            return True
-    return False
+    return any(stat.S_ISLNK(st.st_mode) or _needs_exec(path, st) for _rel, st, path in _walk(folder))
 
 
 KEEP_SUFFIX = ".kmx"  # appended to names Kaggle would unpack; bundle/archive.py's archives end in it too
@@ -203,7 +200,8 @@ def stage(folder: Path, staging: Path, ref: DatasetRef) -> list[str]:
             if _is_tool_folder(entry):
                 packed = archive.pack_dir(entry, staging, name=name)
                 notes.append(
-                    f"{name}/ holds executables or symlinks: uploaded packed as {packed.name} so they survive;"
+                    f"{name}/ holds executables or symlinks: uploaded packed as {packed.name} so they"
+                    " survive;"
                     f" in the notebook: {unpack_hint(packed.name, name, ref)}"
                 )
             else:
@@ -239,7 +237,7 @@ def _staged_names(staging: Path) -> list[str]:
     )
 
 
-# -- the workflow ----------------------------------------------------------------------------------------------
+# -- the workflow --------------------------------------------------------------------------------------------
 def upload_dataset(
     backend: Backend,
     folder: str | os.PathLike[str],
@@ -256,9 +254,13 @@ def upload_dataset(
     ref = as_dataset_ref(ref)
     folder = Path(folder).expanduser()
     if not folder.is_dir():
-        raise DatasetFolderError(f"dataset folder {str(folder)!r} not found", hint="give the folder to upload")
+        raise DatasetFolderError(
+            f"dataset folder {str(folder)!r} not found", hint="give the folder to upload"
+        )
     if not any(rel for rel, st, _ in _walk(folder) if not stat.S_ISDIR(st.st_mode)):
-        raise DatasetFolderError(f"dataset folder {str(folder)!r} holds no files", hint="put the code in it first")
+        raise DatasetFolderError(
+            f"dataset folder {str(folder)!r} holds no files", hint="put the code in it first"
+        )
     digest = content_hash(folder)
     state_path = UploadState.path(Path(state_dir) if state_dir else default_state_dir(), ref, backend)
     last = UploadState.load(state_path)
@@ -270,8 +272,11 @@ def upload_dataset(
             status="unchanged, no new version",
             changed=False,
             files=list(last.files),
-            notes=[f"same content as the upload of {time.strftime('%Y-%m-%d %H:%M', time.localtime(last.uploaded_at))}"
-                   "; force an upload to make a version anyway"],
+            notes=[
+                "same content as the upload of "
+                f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(last.uploaded_at))}"
+                "; force an upload to make a version anyway"
+            ],
             content_hash=digest,
         )
 
@@ -285,7 +290,8 @@ def upload_dataset(
             raise reword(
                 exc,
                 f"dataset {ref.id} could not be found or created",
-                hint=f"check the owner ({ref.owner!r} must be you or an organisation you belong to) and {ref.url}",
+                hint=f"check the owner ({ref.owner!r} must be you or an organisation you belong to)"
+                f" and {ref.url}",
             ) from None
         except PermissionDenied as exc:
             raise reword(

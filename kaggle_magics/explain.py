@@ -1,9 +1,9 @@
 """Backend errors reworded for the workflow at hand: which kernel, dataset or competition, and the page that
 fixes it.
 
-Backends raise :class:`NotFound` / :class:`PermissionDenied` with what the server said; only the workflow knows
-what the user was trying to do, so it names the thing and the URL here, keeping the error's class (callers and
-the CLI's exit codes rely on it) and the server's words as the cause.
+Backends raise :class:`NotFound` / :class:`PermissionDenied` with what the server said; only the workflow
+knows what the user was trying to do, so it names the thing and the URL here, keeping the error's class
+(callers and the CLI's exit codes rely on it) and the server's words as the cause.
 """
 
 from __future__ import annotations

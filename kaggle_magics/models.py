@@ -42,14 +42,19 @@ def upload_model(
     backend: Backend, folder: str | os.PathLike[str], handle: ModelRef | str, *, notes: str = ""
 ) -> ModelResult:
     """Upload ``folder`` as the next version of ``handle``; the result holds ``model_source`` (for
-    kernel-metadata.json's model_sources / ``--model``) and ``input_path`` (where the files appear in a run)."""
+    kernel-metadata.json's model_sources / ``--model``) and ``input_path`` (where the files appear in a
+    run)."""
     ref = as_model_handle(handle)
     folder = Path(folder).expanduser()
     if not folder.is_dir():
-        raise KaggleMagicsError(f"model folder {str(folder)!r} not found", hint="give the folder holding the weights")
+        raise KaggleMagicsError(
+            f"model folder {str(folder)!r} not found", hint="give the folder holding the weights"
+        )
     files = model_files(folder)
     if not files:
-        raise KaggleMagicsError(f"model folder {str(folder)!r} is empty", hint="put the weight files in it first")
+        raise KaggleMagicsError(
+            f"model folder {str(folder)!r} is empty", hint="put the weight files in it first"
+        )
     try:
         result = backend.model_upload(ref, folder, notes=notes)
     except NotFound as exc:

@@ -2,8 +2,8 @@
 
 Three promises: every page of the listing (the backend pages; older clients stopped at 500 files), no file
 lands outside ``dest`` whatever name the server sends (absolute paths, ``..``, a symlink already in ``dest``),
-and nothing half-downloaded: files go to a temporary folder beside ``dest`` (same filesystem) and are moved into
-place only when all of them arrived whole.
+and nothing half-downloaded: files go to a temporary folder beside ``dest`` (same filesystem) and are moved
+into place only when all of them arrived whole.
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ def safe_relative(name: str) -> PurePosixPath:
     Backslashes count as separators here (``..\\x`` is a traversal on Windows and never a sane output name),
     and ``.`` parts and doubled slashes are dropped.
     """
-    hint = "the kernel's output listing holds a name that is not a plain relative path; nothing was downloaded"
+    hint = (
+        "the kernel's output listing holds a name that is not a plain relative path; nothing was downloaded"
+    )
     if not name or "\x00" in name:
         raise UnsafeOutputName(f"output file name {name!r} is empty or holds a NUL byte", hint=hint)
     unified = name.replace("\\", "/")
@@ -48,7 +50,9 @@ def safe_relative(name: str) -> PurePosixPath:
     return PurePosixPath(*parts)
 
 
-def select(items: list[OutputFile], pattern: str | None) -> tuple[list[tuple[PurePosixPath, OutputFile]], int]:
+def select(
+    items: list[OutputFile], pattern: str | None
+) -> tuple[list[tuple[PurePosixPath, OutputFile]], int]:
     """The items to download, as (safe relative path, item), and how many the pattern left out.
 
     ``pattern`` is an fnmatch glob on the relative name (``*`` also crosses ``/``: ``*.csv`` matches
@@ -109,7 +113,7 @@ def download_output(
     pattern: str | None = None,
     display: Any = None,
 ) -> OutputResult:
-    """Download the run's output files (those matching ``pattern``) into ``dest``; see the module docstring."""
+    """Download the run's output files (those matching ``pattern``) into ``dest``, as the module says."""
     ref = as_kernel_ref(ref)
     dest = Path(dest).expanduser().absolute()
     if dest.exists() and not dest.is_dir():
@@ -118,13 +122,17 @@ def download_output(
         items = backend.list_output(ref)
     except NotFound as exc:
         raise reword(
-            exc, f"no output found for kernel {ref}", hint=f"check the ref and that the run finished: {ref.url}"
+            exc,
+            f"no output found for kernel {ref}",
+            hint=f"check the ref and that the run finished: {ref.url}",
         ) from None
     chosen, skipped = select(items, pattern)
     result = OutputResult(ref=str(ref), dest=dest, skipped=skipped)
     if not chosen:
         result.notes.append(
-            f"no output file matches {pattern!r} ({len(items)} listed)" if pattern else "the run has no output files"
+            f"no output file matches {pattern!r} ({len(items)} listed)"
+            if pattern
+            else "the run has no output files"
         )
         return result
 
@@ -139,14 +147,17 @@ def download_output(
                 try:
                     backend.download_output_file(ref, item, target)
                 except NotFound as exc:
-                    raise reword(exc, f"output file {item.name!r} of {ref} disappeared while downloading") from None
+                    raise reword(
+                        exc, f"output file {item.name!r} of {ref} disappeared while downloading"
+                    ) from None
                 if not target.is_file():
                     raise BackendError(f"output file {item.name!r} of {ref} was not written by the download")
                 size = target.stat().st_size
                 if item.size is not None and size != item.size:
                     raise BackendError(
                         f"output file {item.name!r} of {ref} arrived with {size} bytes, expected {item.size}",
-                        hint="the download was cut short; run it again (nothing was written to the destination)",
+                        hint="the download was cut short; run it again (nothing was written to the"
+                        " destination)",
                     )
                 result.total_bytes += size
                 result.files.append(rel.as_posix())

@@ -1,9 +1,9 @@
 """Live progress while we wait on Kaggle or download from it.
 
-In a notebook ``tqdm.auto`` picks its widget; in a terminal it is one line on stderr that updates in place (and
-nothing at all when stderr is not a terminal, so logs stay clean). Workflows take a ``display`` argument so
-callers and tests can swap in their own: ``None`` means this automatic choice, ``False`` means silence, and any
-object with ``update``/``close`` (the :class:`Display` protocol) is used as given.
+In a notebook ``tqdm.auto`` picks its widget; in a terminal it is one line on stderr that updates in place
+(and nothing at all when stderr is not a terminal, so logs stay clean). Workflows take a ``display`` argument
+so callers and tests can swap in their own: ``None`` means this automatic choice, ``False`` means silence, and
+any object with ``update``/``close`` (the :class:`Display` protocol) is used as given.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def format_seconds(seconds: float) -> str:
     seconds = max(0.0, seconds)
     if seconds < 60:
         return f"{seconds:.0f} s"
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     if minutes < 60:
         return f"{minutes} min {secs:02d} s"
     hours, minutes = divmod(minutes, 60)
@@ -61,9 +61,9 @@ class TqdmDisplay:
     def __init__(self, desc: str, *, file: IO[str] | None = None, force: bool = False):
         notebook = file is None and _in_notebook()
         if notebook:
-            from tqdm.auto import tqdm
+            from tqdm.auto import tqdm  # type: ignore[import-untyped]
         else:
-            from tqdm import tqdm
+            from tqdm import tqdm  # type: ignore[import-untyped]
         self._desc = desc
         options: dict[str, Any] = {"desc": desc, "total": None, "bar_format": "{desc}", "leave": True}
         if not notebook:
@@ -73,7 +73,9 @@ class TqdmDisplay:
         self._bar = tqdm(**options)
 
     def update(self, state: str, elapsed: float) -> None:
-        self._bar.set_description_str(f"{self._desc}: {state}, {format_seconds(elapsed)} elapsed", refresh=True)
+        self._bar.set_description_str(
+            f"{self._desc}: {state}, {format_seconds(elapsed)} elapsed", refresh=True
+        )
 
     def close(self, final: str | None = None) -> None:
         if final:
@@ -88,18 +90,20 @@ def make_display(display: Any, desc: str) -> Any:
     if display is False:
         return NullDisplay()
     if not isinstance(display, Display):
-        raise TypeError(f"display must be None, False or an object with update() and close(), not {display!r}")
+        raise TypeError(
+            f"display must be None, False or an object with update() and close(), not {display!r}"
+        )
     return display
 
 
 def counter(total: int, desc: str, display: Any = None) -> Any:
     """A counting bar for downloads and uploads (a no-op object when ``display`` is False)."""
-    from tqdm import tqdm
+    from tqdm import tqdm  # type: ignore[import-untyped]
 
     if display is False:
         return tqdm(total=total, disable=True)
     if _in_notebook():
-        from tqdm.auto import tqdm as auto_tqdm
+        from tqdm.auto import tqdm as auto_tqdm  # type: ignore[import-untyped]
 
         return auto_tqdm(total=total, desc=desc, unit="file", leave=False)
     return tqdm(total=total, desc=desc, unit="file", leave=False, file=sys.stderr, disable=None)

@@ -38,7 +38,8 @@ def get_status(backend: Backend, ref: KernelRef) -> KernelStatus:
         raise reword(
             exc,
             f"{which} not found",
-            hint=f"check the owner and slug (the notebook's URL: {ref.url}); a private kernel needs its owner's"
+            hint=f"check the owner and slug (the notebook's URL: {ref.url}); a private kernel needs its"
+            " owner's"
             " credentials",
         ) from None
 

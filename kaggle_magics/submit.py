@@ -1,5 +1,5 @@
-"""``%kaggle_submit``: a code-competition submission of a kernel version, or a file for a file competition, and
-with ``wait`` the score.
+"""``%kaggle_submit``: a code-competition submission of a kernel version, or a file for a file competition,
+and with ``wait`` the score.
 
 A submission counts against a daily limit and cannot be taken back, so it is sent once and never repeated
 here: when the answer is lost (a dropped connection after the request left), the submissions-left count, read
@@ -69,8 +69,9 @@ def submit(
     poll: Poll | None = None,
     display: Any = None,
 ) -> Submission:
-    """Submit ``kernel`` (at ``version``, else the ref's version, else its latest) whose run writes ``file``, or,
-    without ``kernel``, the local ``file``; with ``wait`` (implied by ``timeout``) wait for the score."""
+    """Submit ``kernel`` (at ``version``, else the ref's version, else its latest) whose run writes
+    ``file``, or, without ``kernel``, the local ``file``; with ``wait`` (implied by ``timeout``) wait for the
+    score."""
     comp = competition if isinstance(competition, CompetitionRef) else CompetitionRef.parse(competition)
     kref: KernelRef | None = None
     path: Path | None = None
@@ -85,7 +86,8 @@ def submit(
             kref = kref.with_version(version)
         if Path(str(file)).is_absolute() or ".." in Path(str(file)).parts:
             raise InvalidRef(
-                f"--file {str(file)!r}: for a code submission this is the name of the file the kernel writes in"
+                f"--file {str(file)!r}: for a code submission this is the name of the file the kernel writes"
+                " in"
                 " /kaggle/working, not a local path",
                 hint="e.g. --file submission.csv",
             )
@@ -137,7 +139,13 @@ def submit(
 
 
 def _wait(
-    backend: Backend, comp: CompetitionRef, sub: Submission, *, poll: Poll, timeout: float | None, display: Any
+    backend: Backend,
+    comp: CompetitionRef,
+    sub: Submission,
+    *,
+    poll: Poll,
+    timeout: float | None,
+    display: Any,
 ) -> Submission:
     if not sub.ref:
         sub.notes.append("cannot wait for the score: Kaggle returned no submission ref")
@@ -197,7 +205,9 @@ def _not_found(backend: Backend, comp: CompetitionRef, kref: KernelRef | None, e
     )
 
 
-def _maybe_sent(backend: Backend, comp: CompetitionRef, left_before: int | None, exc: BackendError) -> BackendError:
+def _maybe_sent(
+    backend: Backend, comp: CompetitionRef, left_before: int | None, exc: BackendError
+) -> BackendError:
     """An error after the request may have left: say whether the submission count moved; never resubmit."""
     page = f"{comp.url}/submissions"
     try:
@@ -207,7 +217,8 @@ def _maybe_sent(backend: Backend, comp: CompetitionRef, left_before: int | None,
     if left_before is not None and left_after is not None and left_after < left_before:
         return reword(
             exc,
-            f"the submission to {comp.slug!r} probably went through, but its answer was lost (submissions left"
+            f"the submission to {comp.slug!r} probably went through, but its answer was lost (submissions"
+            " left"
             f" went from {left_before} to {left_after})",
             hint=f"do not submit again: look at {page}",
         )

@@ -3,8 +3,8 @@
 Kaggle reports a run's state but no start or end time. Two witnesses remain, and each comes with its own
 precision, which we always state:
 
-- the log: every entry carries ``time``, seconds since the run started, so the last entry is (a lower bound on,
-  and in practice within a second of) the runtime;
+- the log: every entry carries ``time``, seconds since the run started, so the last entry is (a lower bound
+  on, and in practice within a second of) the runtime;
 - our polls: the run started between the last poll that saw it waiting and the first that saw it running (or
   ended), and ended between the last poll that saw it running and the first that saw it ended. That gives a
   lower and an upper bound whose width is the poll interval.
@@ -28,7 +28,7 @@ LOG_SLACK = 1.0
 
 @dataclass(frozen=True)
 class Runtime:
-    """A measured runtime: the best value, its bounds when known, and a sentence saying where it comes from."""
+    """A measured runtime: the best value, its bounds when known, and a sentence saying where it is from."""
 
     seconds: float
     low: float | None

@@ -9,6 +9,7 @@ observations into a runtime with bounds.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -37,7 +38,8 @@ class Poll:
     def __post_init__(self) -> None:
         if self.first <= 0 or self.factor < 1 or self.most < self.first or self.tick <= 0:
             raise ValueError(
-                f"bad poll schedule (first={self.first}, factor={self.factor}, most={self.most}, tick={self.tick}):"
+                f"bad poll schedule (first={self.first}, factor={self.factor}, most={self.most},"
+                f" tick={self.tick}):"
                 " need first > 0, factor >= 1, most >= first, tick > 0"
             )
 
@@ -129,7 +131,5 @@ def close_display(display: Any, waited: Waited[Any], state: str) -> None:
         final = f"{state}, stopped waiting after {format_seconds(waited.elapsed)} (timeout)"
     else:
         final = f"{state} after {format_seconds(waited.elapsed)}"
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C while closing changes nothing
         display.close(final)
-    except KeyboardInterrupt:
-        pass

@@ -30,7 +30,7 @@ RUN_CELLS: list[str | tuple[str, str]] = [
 
 @pytest.fixture(autouse=True)
 def upload_state_dir(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Uploads remember what they sent under the user's cache dir: keep each test's memory in its own folder."""
+    """Uploads remember what they sent under the user's cache dir: each test keeps its own memory."""
     folder = isolated_env / "upload-state"
     monkeypatch.setenv("KAGGLE_MAGICS_STATE_DIR", str(folder))
     return folder

@@ -47,7 +47,7 @@ def test_hash_is_stable_and_ignores_timestamps_caches_and_metadata(code: Path) -
     ],
     ids=["bytes", "size", "name", "mode", "new-file", "new-folder", "removed", "symlink"],
 )
-def test_hash_changes_with_any_change_an_upload_would_carry(code: Path, change) -> None:  # noqa: ANN001
+def test_hash_changes_with_any_change_an_upload_would_carry(code: Path, change) -> None:
     before = content_hash(code)
     change(code)
     assert content_hash(code) != before
@@ -63,7 +63,7 @@ def test_hash_follows_a_symlink_to_its_content_and_survives_loops(code: Path, tm
     assert content_hash(code) != before
 
 
-# -- through the official client against the loopback Kaggle ---------------------------------------------------
+# -- through the official client against the loopback Kaggle -------------------------------------------------
 import io  # noqa: E402
 import stat  # noqa: E402
 import tarfile  # noqa: E402
@@ -91,7 +91,9 @@ def snapshot(folder: Path) -> dict[str, tuple[int, bytes | str]]:
     }
 
 
-def test_created_then_unchanged_then_versioned(kaggle_server, kaggle_backend, code: Path, state: Path) -> None:
+def test_created_then_unchanged_then_versioned(
+    kaggle_server, kaggle_backend, code: Path, state: Path
+) -> None:
     first = upload_dataset(kaggle_backend, code, DS, title="My code dataset", state_dir=state)
     assert first.changed and first.version == 1
     dataset = kaggle_server.dataset(DS)
@@ -110,12 +112,17 @@ def test_created_then_unchanged_then_versioned(kaggle_server, kaggle_backend, co
     third = upload_dataset(kaggle_backend, code, DS, message="4 layers", state_dir=state)
     assert third.changed and third.version == 2
     assert [v.number for v in dataset.versions] == [1, 2] and dataset.latest.notes == "4 layers"
-    assert len(kaggle_server.calls("CreateDatasetVersion")) == 1 and len(kaggle_server.calls("CreateDataset")) == 1
+    assert (
+        len(kaggle_server.calls("CreateDatasetVersion")) == 1
+        and len(kaggle_server.calls("CreateDataset")) == 1
+    )
     forced = upload_dataset(kaggle_backend, code, DS, state_dir=state, force=True)
     assert forced.changed and forced.version == 3
 
 
-def test_state_is_kept_per_backend_and_dataset(kaggle_server, kaggle_backend, code: Path, state: Path) -> None:
+def test_state_is_kept_per_backend_and_dataset(
+    kaggle_server, kaggle_backend, code: Path, state: Path
+) -> None:
     upload_dataset(kaggle_backend, code, DS, state_dir=state)
     other = upload_dataset(kaggle_backend, code, "kmtester/my-code-copy", state_dir=state)
     assert other.changed and other.version == 1  # same content, other dataset: uploaded
@@ -145,7 +152,13 @@ def test_archives_and_executables_survive_the_trip(kaggle_server, kaggle_backend
 
     result = upload_dataset(kaggle_backend, folder, DS, state_dir=state)
     files = kaggle_server.dataset(DS).latest.files
-    assert set(files) == {"data.tar.gz.kmx", "helper.py", "plain.zip", "run.sh.tar.gz.kmx", "solver.tar.gz.kmx"}
+    assert set(files) == {
+        "data.tar.gz.kmx",
+        "helper.py",
+        "plain.zip",
+        "run.sh.tar.gz.kmx",
+        "solver.tar.gz.kmx",
+    }
     assert files["data.tar.gz.kmx"] == tarball.getvalue()  # the same bytes, under a name Kaggle leaves alone
     with zipfile.ZipFile(io.BytesIO(files["plain.zip"])) as z:
         assert z.namelist() == ["weights.zip.kmx"]
@@ -174,11 +187,13 @@ def test_bad_input(kaggle_server, kaggle_backend, tmp_path: Path, code: Path, st
     with pytest.raises(PermissionDenied) as info:
         upload_dataset(kaggle_backend, code, "someone-else/their-code", state_dir=state)
     assert "someone-else/their-code" in info.value.message
-    assert kaggle_server.calls("CreateDataset") == [] or all(r.status == 403 for r in kaggle_server.calls("CreateDataset"))
+    assert kaggle_server.calls("CreateDataset") == [] or all(
+        r.status == 403 for r in kaggle_server.calls("CreateDataset")
+    )
     assert not state.exists() or list(state.iterdir()) == []  # nothing recorded for a failed upload
 
 
-# -- on the local backend ---------------------------------------------------------------------------------------
+# -- on the local backend ------------------------------------------------------------------------------------
 def test_local_dataset_unchanged_and_archives_kept(tmp_path: Path, code: Path, state: Path) -> None:
     from kaggle_magics.backends.local import LocalBackend
 
@@ -196,7 +211,9 @@ def test_local_dataset_unchanged_and_archives_kept(tmp_path: Path, code: Path, s
     assert upload_dataset(backend, code, "me/my-code", state_dir=state).version == 2
 
 
-def test_default_state_dir_follows_the_environment(kaggle_server, kaggle_backend, code: Path, upload_state_dir):
+def test_default_state_dir_follows_the_environment(
+    kaggle_server, kaggle_backend, code: Path, upload_state_dir
+):
     upload_dataset(kaggle_backend, code, DS)
     assert len(list((upload_state_dir / "datasets").glob("kmtester__my-code__*.json"))) == 1
     assert not upload_dataset(kaggle_backend, code, DS).changed

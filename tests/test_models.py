@@ -1,5 +1,6 @@
-"""%kaggle_model: weights uploaded through kagglehub.model_upload against the loopback Kaggle (and into the local
-store), each upload a new version, with the exact model_sources entry and /kaggle/input path reported."""
+"""%kaggle_model: weights uploaded through kagglehub.model_upload against the loopback Kaggle (and into the
+local store), each upload a new version, with the exact model_sources entry and /kaggle/input path
+reported."""
 
 from __future__ import annotations
 

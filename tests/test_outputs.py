@@ -77,7 +77,7 @@ def test_clashing_names_are_refused() -> None:
         select(files("a", "a/b.txt"), None)
 
 
-# -- through the official client against the loopback Kaggle ---------------------------------------------------
+# -- through the official client against the loopback Kaggle -------------------------------------------------
 import os  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -117,7 +117,9 @@ def test_every_page_past_500_files_is_downloaded(kaggle_server, kaggle_backend, 
     assert leftovers(tmp_path) == []
 
 
-def test_a_traversal_name_is_refused_and_dest_is_untouched(kaggle_server, kaggle_backend, tmp_path: Path) -> None:
+def test_a_traversal_name_is_refused_and_dest_is_untouched(
+    kaggle_server, kaggle_backend, tmp_path: Path
+) -> None:
     kaggle_server.add_kernel(RUN)
     kaggle_server.set_output(RUN, {"submission.csv": "id,y\n", "../../escaped.txt": "gotcha"})
     dest = tmp_path / "deep" / "dest"
@@ -133,7 +135,9 @@ def test_a_traversal_name_is_refused_and_dest_is_untouched(kaggle_server, kaggle
 
 def test_pattern_downloads_only_what_matches(kaggle_server, kaggle_backend, tmp_path: Path) -> None:
     kaggle_server.add_kernel(RUN)
-    kaggle_server.set_output(RUN, {"submission.csv": "a", "model.bin": "b", "logs/train.log": "c", "sub/x.csv": "d"})
+    kaggle_server.set_output(
+        RUN, {"submission.csv": "a", "model.bin": "b", "logs/train.log": "c", "sub/x.csv": "d"}
+    )
     dest = tmp_path / "dest"
     result = download_output(kaggle_backend, RUN, dest=dest, pattern="*.csv", display=False)
     assert sorted(result.files) == ["sub/x.csv", "submission.csv"] and result.skipped == 2
@@ -144,7 +148,9 @@ def test_pattern_downloads_only_what_matches(kaggle_server, kaggle_backend, tmp_
     assert not (tmp_path / "none").exists()
 
 
-def test_into_an_existing_dest_files_are_replaced_and_others_kept(kaggle_server, kaggle_backend, tmp_path) -> None:
+def test_into_an_existing_dest_files_are_replaced_and_others_kept(
+    kaggle_server, kaggle_backend, tmp_path
+) -> None:
     kaggle_server.add_kernel(RUN)
     kaggle_server.set_output(RUN, {"submission.csv": "new", "sub/a.txt": "A"})
     dest = tmp_path / "dest"
@@ -152,7 +158,12 @@ def test_into_an_existing_dest_files_are_replaced_and_others_kept(kaggle_server,
     (dest / "submission.csv").write_text("old")
     (dest / "notes.md").write_text("keep me")
     download_output(kaggle_backend, RUN, dest=dest, display=False)
-    assert snapshot(dest) == {"notes.md": b"keep me", "sub": b"<dir>", "sub/a.txt": b"A", "submission.csv": b"new"}
+    assert snapshot(dest) == {
+        "notes.md": b"keep me",
+        "sub": b"<dir>",
+        "sub/a.txt": b"A",
+        "submission.csv": b"new",
+    }
     assert leftovers(tmp_path) == []
 
 
@@ -174,11 +185,11 @@ def test_a_symlink_in_dest_cannot_carry_a_file_outside(kaggle_server, kaggle_bac
 class DiesOnTheFifthFile(KaggleBackend):
     """The real backend; the server loses the 5th file just before it is fetched (a real 404 over HTTP)."""
 
-    def __init__(self, server, ref: str) -> None:  # noqa: ANN001
+    def __init__(self, server, ref: str) -> None:
         super().__init__(retry=fast_retry_policy())
         self.server, self.ref, self.count = server, ref, 0
 
-    def download_output_file(self, ref, item, target) -> None:  # noqa: ANN001
+    def download_output_file(self, ref, item, target) -> None:
         self.count += 1
         if self.count == 5:
             del self.server.kernel(self.ref).latest.outputs[item.name]
@@ -189,13 +200,15 @@ def test_a_failure_mid_way_leaves_nothing_half_downloaded(kaggle_server, tmp_pat
     kaggle_server.add_kernel(RUN)
     kaggle_server.set_output(RUN, {f"f{i}.txt": str(i) for i in range(8)})
     dest = tmp_path / "dest"
-    with pytest.raises(NotFound, match="f4.txt"):
+    with pytest.raises(NotFound, match=r"f4\.txt"):
         download_output(DiesOnTheFifthFile(kaggle_server, RUN), RUN, dest=dest, display=False)
     assert not dest.exists() and leftovers(tmp_path) == []
     assert len(kaggle_server.calls("Download")) == 5
 
 
-def test_a_server_error_on_a_download_leaves_an_existing_dest_as_it_was(kaggle_server, kaggle_backend, tmp_path):
+def test_a_server_error_on_a_download_leaves_an_existing_dest_as_it_was(
+    kaggle_server, kaggle_backend, tmp_path
+):
     kaggle_server.add_kernel(RUN)
     kaggle_server.set_output(RUN, {"a.txt": "a", "b.txt": "b"})
     dest = tmp_path / "dest"
@@ -220,18 +233,21 @@ def _umask() -> int:
     return mask
 
 
-# -- on the local backend: the outputs of a real run ----------------------------------------------------------
+# -- on the local backend: the outputs of a real run ---------------------------------------------------------
 def test_local_run_outputs_downloaded(local_world, tmp_path: Path) -> None:
     from kaggle_magics.status import status
     from kaggle_magics.waiting import Poll
 
-    done = status(local_world.backend, WORKFLOW_RUN, wait=True, timeout=120, poll=Poll(first=0.2, most=1),
-                  display=False)
+    done = status(
+        local_world.backend, WORKFLOW_RUN, wait=True, timeout=120, poll=Poll(first=0.2, most=1), display=False
+    )
     assert done.status == "COMPLETE", done.log_tail
     dest = tmp_path / "outputs"
     result = download_output(local_world.backend, WORKFLOW_RUN, dest=dest, display=False)
     assert len(result.files) == OUTPUT_COUNT + 1
     assert (dest / "submission.csv").read_text() == "id,target\n1,0.5\n2,0.25\n"
     assert (dest / "out" / "part-07.txt").read_text() == "49"
-    only = download_output(local_world.backend, WORKFLOW_RUN, dest=tmp_path / "csv", pattern="*.csv", display=False)
+    only = download_output(
+        local_world.backend, WORKFLOW_RUN, dest=tmp_path / "csv", pattern="*.csv", display=False
+    )
     assert only.files == ["submission.csv"] and only.skipped == OUTPUT_COUNT

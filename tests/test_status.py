@@ -75,7 +75,9 @@ def obs(*pairs: tuple[float, str]) -> list[Observation]:
 
 def test_runtime_from_polls_is_bounded_by_the_poll_interval() -> None:
     # started between 10 and 20, ended between 400 and 430: runtime between 380 and 420
-    got = timing.from_polls(obs((0, "QUEUED"), (10, "QUEUED"), (20, "RUNNING"), (400, "RUNNING"), (430, "COMPLETE")))
+    got = timing.from_polls(
+        obs((0, "QUEUED"), (10, "QUEUED"), (20, "RUNNING"), (400, "RUNNING"), (430, "COMPLETE"))
+    )
     assert got is not None
     assert (got.low, got.high) == (380, 420)
     assert got.seconds == 400
@@ -119,7 +121,9 @@ def test_combined_runtime_prefers_the_log_and_states_both() -> None:
 
 
 def test_submission_runtime_counts_from_the_submit() -> None:
-    got = timing.since_start(obs((0, "PENDING"), (3, "PENDING"), (7.5, "COMPLETE")), ended={"COMPLETE", "ERROR"})
+    got = timing.since_start(
+        obs((0, "PENDING"), (3, "PENDING"), (7.5, "COMPLETE")), ended={"COMPLETE", "ERROR"}
+    )
     assert got is not None and (got.low, got.high) == (3, 7.5)
 
 
@@ -141,7 +145,11 @@ def test_wait_polls_with_backoff_until_done_and_refreshes_the_display_between_po
         display=shown,
     )
     assert [(o.at, o.state) for o in waited.observations] == [
-        (0, "QUEUED"), (2, "QUEUED"), (6, "RUNNING"), (11, "RUNNING"), (16, "COMPLETE")
+        (0, "QUEUED"),
+        (2, "QUEUED"),
+        (6, "RUNNING"),
+        (11, "RUNNING"),
+        (16, "COMPLETE"),
     ]
     assert not waited.stopped_early and waited.elapsed == 16
     # one update per second of sleep plus one per poll: the elapsed time never freezes for a whole interval
@@ -153,8 +161,13 @@ def test_wait_polls_with_backoff_until_done_and_refreshes_the_display_between_po
 def test_wait_stops_at_the_timeout_after_one_last_poll() -> None:
     fake = FakeClock()
     waited = wait_for(
-        lambda: "RUNNING", str, lambda s: s == "COMPLETE", first="RUNNING",
-        poll=fake.poll(first=4, factor=1, most=4), timeout=10, display=Recorder(),
+        lambda: "RUNNING",
+        str,
+        lambda s: s == "COMPLETE",
+        first="RUNNING",
+        poll=fake.poll(first=4, factor=1, most=4),
+        timeout=10,
+        display=Recorder(),
     )
     assert waited.timed_out and not waited.interrupted
     assert [o.at for o in waited.observations] == [0, 4, 8, 10]
@@ -170,8 +183,12 @@ def test_ctrl_c_in_the_display_ends_the_wait_with_what_is_known() -> None:
         return "RUNNING"
 
     waited = wait_for(
-        check, str, lambda s: s == "COMPLETE", first="QUEUED",
-        poll=fake.poll(first=1, factor=1, most=1), display=Recorder(interrupt_at=6),
+        check,
+        str,
+        lambda s: s == "COMPLETE",
+        first="QUEUED",
+        poll=fake.poll(first=1, factor=1, most=1),
+        display=Recorder(interrupt_at=6),
     )
     assert waited.interrupted and not waited.timed_out
     assert waited.last == "RUNNING" and len(calls) == 2
@@ -186,7 +203,9 @@ def test_ctrl_c_during_a_poll_keeps_the_previous_answer() -> None:
             return answer
         raise KeyboardInterrupt
 
-    waited = wait_for(check, str, lambda s: s == "COMPLETE", first="QUEUED", poll=fake.poll(), display=Recorder())
+    waited = wait_for(
+        check, str, lambda s: s == "COMPLETE", first="QUEUED", poll=fake.poll(), display=Recorder()
+    )
     assert waited.interrupted and waited.last == "RUNNING"
     assert [o.state for o in waited.observations] == ["QUEUED", "RUNNING"]
 
@@ -214,7 +233,7 @@ def test_display_choice() -> None:
     assert [format_seconds(s) for s in (0.4, 59, 61, 3725)] == ["0 s", "59 s", "1 min 01 s", "1 h 02 min"]
 
 
-# -- through the official client against the loopback Kaggle ---------------------------------------------------
+# -- through the official client against the loopback Kaggle -------------------------------------------------
 from kaggle_magics.errors import NotFound  # noqa: E402
 from kaggle_magics.status import status  # noqa: E402
 
@@ -234,7 +253,9 @@ def test_wait_until_complete_reports_a_runtime_that_matches_the_log(kaggle_serve
     kaggle_server.set_output(RUN, {"submission.csv": "id,y\n1,0\n", "model/w.bin": b"\x00" * 10}, log=LOG)
     fake = FakeClock()
     shown = Recorder()
-    result = status(kaggle_backend, RUN, wait=True, poll=fake.poll(first=30, factor=1, most=30), display=shown)
+    result = status(
+        kaggle_backend, RUN, wait=True, poll=fake.poll(first=30, factor=1, most=30), display=shown
+    )
 
     assert result.status == "COMPLETE" and result.ok and not result.interrupted
     # polls at 0 (QUEUED), 30 (RUNNING) ... 420 (RUNNING), 450 (COMPLETE): the run took 390..450 s;
@@ -255,7 +276,11 @@ def test_ctrl_c_stops_the_waiting_not_the_run(kaggle_server, kaggle_backend) -> 
     kaggle_server.set_status(RUN, "QUEUED", "RUNNING", "RUNNING", "COMPLETE")
     fake = FakeClock()
     result = status(
-        kaggle_backend, RUN, wait=True, poll=fake.poll(first=1, factor=1, most=1), display=Recorder(interrupt_at=4)
+        kaggle_backend,
+        RUN,
+        wait=True,
+        poll=fake.poll(first=1, factor=1, most=1),
+        display=Recorder(interrupt_at=4),
     )
     assert result.interrupted and result.status == "RUNNING" and not result.done
     assert any("Ctrl-C" in n and "the run goes on" in n for n in result.notes)
@@ -271,7 +296,9 @@ def test_timeout_stops_waiting_with_a_clear_note(kaggle_server, kaggle_backend) 
     kaggle_server.add_kernel(RUN)
     kaggle_server.set_status(RUN, "RUNNING")
     fake = FakeClock()
-    result = status(kaggle_backend, RUN, timeout=45, poll=fake.poll(first=10, factor=2, most=30), display=False)
+    result = status(
+        kaggle_backend, RUN, timeout=45, poll=fake.poll(first=10, factor=2, most=30), display=False
+    )
     assert result.timed_out and result.status == "RUNNING"
     assert result.waited_seconds == 45
     assert any("timeout 45 s" in n and "still RUNNING" in n for n in result.notes)
@@ -302,17 +329,25 @@ def test_a_missing_kernel_is_named_with_its_url(kaggle_server, kaggle_backend) -
     with pytest.raises(NotFound) as info:
         status(kaggle_backend, "kmtester/no-such-kernel", display=False)
     assert "kmtester/no-such-kernel" in info.value.message
-    assert "https://www.kaggle.com/code/kmtester/no-such-kernel" in (info.value.message + (info.value.hint or ""))
+    assert "https://www.kaggle.com/code/kmtester/no-such-kernel" in (
+        info.value.message + (info.value.hint or "")
+    )
 
 
-# -- on the local backend: a real kernel run ----------------------------------------------------------------------
+# -- on the local backend: a real kernel run -----------------------------------------------------------------
 from tests.fixtures_workflow import OUTPUT_COUNT, SLEEP, WORKFLOW_RUN  # noqa: E402
 
 
 def test_local_run_followed_to_its_end(local_world) -> None:
     shown = Recorder()
-    result = status(local_world.backend, WORKFLOW_RUN, wait=True, poll=Poll(first=0.2, factor=1.5, most=1),
-                    timeout=120, display=shown)
+    result = status(
+        local_world.backend,
+        WORKFLOW_RUN,
+        wait=True,
+        poll=Poll(first=0.2, factor=1.5, most=1),
+        timeout=120,
+        display=shown,
+    )
     assert result.status == "COMPLETE", (result.failure_message, result.log_tail)
     assert result.version == 1
     assert "starting" in result.log_tail and "done" in result.log_tail

@@ -19,7 +19,7 @@ KERNEL = "kmtester/sub-kernel"
 
 
 @pytest.fixture
-def comp(kaggle_server):  # noqa: ANN001, ANN201
+def comp(kaggle_server):
     kaggle_server.add_kernel(KERNEL, versions=2)
     return kaggle_server.add_competition(COMP, title="Toy Code Comp", daily_limit=5)
 
@@ -37,7 +37,9 @@ def test_code_submission_of_a_kernel_version(kaggle_server, kaggle_backend, comp
     assert "submissions left" in str(result)
 
 
-def test_code_submission_of_the_latest_version_with_another_file_name(kaggle_server, kaggle_backend, comp) -> None:
+def test_code_submission_of_the_latest_version_with_another_file_name(
+    kaggle_server, kaggle_backend, comp
+) -> None:
     result = submit(kaggle_backend, COMP, kernel=KERNEL, file="preds/submission.parquet", display=False)
     (body,) = kaggle_server.bodies("CreateCodeSubmission")
     assert "kernelVersion" not in body and body["fileName"] == "preds/submission.parquet"
@@ -57,20 +59,35 @@ def test_file_submission_uploads_the_file(kaggle_server, kaggle_backend, comp, t
 def test_wait_for_the_score_and_time_it(kaggle_server, kaggle_backend, comp) -> None:
     fake = FakeClock()
     shown = Recorder()
-    result = submit(kaggle_backend, COMP, kernel=KERNEL, wait=True, poll=fake.poll(first=5, factor=2, most=30),
-                    display=shown)
+    result = submit(
+        kaggle_backend,
+        COMP,
+        kernel=KERNEL,
+        wait=True,
+        poll=fake.poll(first=5, factor=2, most=30),
+        display=shown,
+    )
     assert result.status == "COMPLETE" and result.public_score == "0.750"
     # submitted at 0, PENDING at 5, COMPLETE at 15
     assert (result.runtime_seconds, result.waited_seconds) == (10, 15)
-    assert result.runtime_precision == "between 5 s and 15 s from polls, from submit to score (Kaggle's queue included)"
+    assert (
+        result.runtime_precision
+        == "between 5 s and 15 s from polls, from submit to score (Kaggle's queue included)"
+    )
     assert len(kaggle_server.calls("GetSubmission")) == 2
     assert result.submissions_left == 4
     assert shown.closed == "COMPLETE after 15 s"
 
 
 def test_ctrl_c_while_waiting_for_the_score(kaggle_server, kaggle_backend, comp) -> None:
-    result = submit(kaggle_backend, COMP, kernel=KERNEL, wait=True, poll=FakeClock().poll(),
-                    display=Recorder(interrupt_at=1))
+    result = submit(
+        kaggle_backend,
+        COMP,
+        kernel=KERNEL,
+        wait=True,
+        poll=FakeClock().poll(),
+        display=Recorder(interrupt_at=1),
+    )
     assert result.interrupted and result.status == "PENDING" and result.ref
     assert any("Ctrl-C" in n for n in result.notes)
     assert len(comp.submissions) == 1
@@ -143,14 +160,22 @@ def test_bad_arguments(kaggle_server, kaggle_backend, comp, tmp_path: Path) -> N
     assert kaggle_server.calls("CreateCodeSubmission") == [] and kaggle_server.calls("CreateSubmission") == []
 
 
-# -- on the local backend: a real run submitted ---------------------------------------------------------------
+# -- on the local backend: a real run submitted --------------------------------------------------------------
 def test_local_code_and_file_submissions(local_world, tmp_path: Path) -> None:
     from kaggle_magics.status import status
 
     fast = Poll(first=0.2, most=1)
     assert status(local_world.backend, WORKFLOW_RUN, wait=True, timeout=120, poll=fast, display=False).ok
-    code = submit(local_world.backend, TOY_COMP, kernel=WORKFLOW_RUN, version=1, wait=True, timeout=60, poll=fast,
-                  display=False)
+    code = submit(
+        local_world.backend,
+        TOY_COMP,
+        kernel=WORKFLOW_RUN,
+        version=1,
+        wait=True,
+        timeout=60,
+        poll=fast,
+        display=False,
+    )
     assert code.status == "COMPLETE", code.error
     assert code.kernel == f"{WORKFLOW_RUN}/1" and code.submissions_left == 2
     bad = tmp_path / "bad.csv"
