@@ -1,0 +1,34 @@
+"""The README keeps up with the code: every magic and every command-line verb is in it, with help."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kaggle_magics.cli import LOCAL_COMPETITION_VERBS, VERBS
+
+README = (Path(__file__).parent.parent / "README.md").read_text()
+
+
+def test_every_magic_is_documented(shell) -> None:  # noqa: ANN001
+    names = [n for n in shell.ip.magics_manager.magics["line"] if n.startswith("kaggle_")]
+    assert len(names) >= 10
+    for name in names:
+        assert f"%{name}" in README, f"%{name} is missing from README.md"
+    for name in shell.ip.magics_manager.magics["cell"]:
+        if name.startswith("kaggle_"):
+            assert f"%%{name}" in README
+
+
+def test_every_verb_is_documented() -> None:
+    for verb in VERBS:
+        assert f"kaggle-magics {verb}" in README, f"kaggle-magics {verb} is missing from README.md"
+    for verb in LOCAL_COMPETITION_VERBS:
+        assert f"kaggle-magics local competition {verb}" in README
+
+
+def test_readme_names_the_two_setup_commands_and_ci_runs_the_test_command() -> None:
+    assert "pip install . && kaggle-magics demo" in README
+    test_command = 'pip install -e ".[test]" && python -m pytest'
+    assert test_command in README
+    ci = (Path(__file__).parent.parent / ".ci" / "run").read_text()
+    assert "\npython -m pytest\n" in ci
