@@ -4,7 +4,8 @@ Three ways, best first (``$KAGGLE_MAGICS_SANDBOX`` = ``auto`` | ``bwrap`` | ``un
 
 ``bwrap``
     bubblewrap (Debian/Ubuntu package ``bubblewrap``) builds a private mount namespace as an ordinary user:
-    the host's top-level folders read-only, a fresh ``/kaggle`` with every input read-only under
+    the host's system folders read-only (``/usr``, ``/etc``, ...: home and project folders stay out, but for
+    the folders the interpreter is read from), a fresh ``/kaggle`` with every input read-only under
     ``/kaggle/input/<name>`` and the output folder at ``/kaggle/working``, a private ``/tmp``, and, with
     internet off, a network namespace of its own (only a loopback that reaches nothing of the host). Code
     that uses the literal ``/kaggle/...`` paths works, and nothing outside the run's folders can be written.
@@ -39,8 +40,9 @@ from .errors import ConfigError
 MODES = ("bwrap", "unshare", "none")
 KAGGLE_INPUT = "/kaggle/input"
 KAGGLE_WORKING = "/kaggle/working"
-# Top-level host folders the box does not take from the host: made fresh, or not wanted.
-_NOT_FROM_HOST = {"proc", "dev", "sys", "tmp", "kaggle"}
+# The host's system folders, shown read-only in the box. The rest (homes, project folders, mounts) stays out,
+# as on Kaggle, except the folders the interpreter and the run need, which are added one by one.
+_SYSTEM = ("bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "opt", "var", "run", "nix", "snap")
 _UNSHARE_NET = [
     "unshare",
     "--user",
@@ -188,18 +190,20 @@ def _bwrap(layout: Layout, tmp: Path) -> Sandbox:
     ]
     if not layout.internet:
         argv.append("--unshare-net")  # bwrap brings the new namespace's loopback up
-    for entry in sorted(Path("/").iterdir()):
-        if entry.name in _NOT_FROM_HOST:
-            continue
+    system = [Path("/", name) for name in _SYSTEM if Path("/", name).exists()]
+    for entry in system:
         if entry.is_symlink():
             argv += ["--symlink", os.readlink(entry), str(entry)]
         else:
-            argv += ["--ro-bind-try", str(entry), str(entry)]
+            argv += ["--ro-bind", str(entry), str(entry)]
     argv += ["--proc", "/proc", "--dev", "/dev", "--ro-bind-try", "/sys", "/sys", "--bind", str(tmp), "/tmp"]
-    # The private /tmp hides the host's: bring back what the interpreter and this package need from there.
+    # What the interpreter, this package and the run read from outside the system folders (a venv in a home
+    # folder, a source checkout, a private /tmp's host counterpart), each once.
+    shown = [p.resolve() for p in system if not p.is_symlink()]
     for path in _interpreter_paths():
-        if _under(path, Path("/tmp")) and path.exists():
+        if path.exists() and not any(path == s or _under(path, s) for s in shown):
             argv += ["--ro-bind", str(path), str(path)]
+            shown.append(path)
     for path in layout.rw_paths:
         argv += ["--bind", str(path), str(path)]
     argv += ["--tmpfs", KAGGLE_INPUT]  # a mount of its own, so that it alone can be made read-only below
@@ -241,7 +245,8 @@ def _interpreter_paths() -> list[Path]:
     }
     paths.update(Path(p) for p in site.getsitepackages())
     paths.update(Path(p) for p in sys.path if p and Path(p).is_dir())
-    return sorted(p.resolve() for p in paths)
+    paths.update(Path(p) for p in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep) if p)
+    return sorted({p.resolve() for p in paths}, key=lambda p: len(p.parts))
 
 
 # -- process helpers (used by the runner) --------------------------------------------------------------------
