@@ -334,6 +334,17 @@ def test_a_missing_kernel_is_named_with_its_url(kaggle_server, kaggle_backend) -
     )
 
 
+def test_transient_server_errors_while_waiting_are_retried_not_fatal(kaggle_server, kaggle_backend) -> None:
+    kaggle_server.add_kernel(RUN)
+    kaggle_server.set_status(RUN, "QUEUED", "RUNNING", "COMPLETE")
+    kaggle_server.fail("GetKernelSessionStatus", 503)
+    kaggle_server.fail("GetKernelSessionStatus", 429, retry_after=0.1)
+    result = status(kaggle_backend, RUN, wait=True, poll=FakeClock().poll(), display=False)
+    assert result.status == "COMPLETE"
+    answered = [r.status for r in kaggle_server.calls("GetKernelSessionStatus")]
+    assert answered == [503, 429, 200, 200, 200]
+
+
 # -- on the local backend: a real kernel run -----------------------------------------------------------------
 from tests.fixtures_workflow import OUTPUT_COUNT, SLEEP, WORKFLOW_RUN  # noqa: E402
 
@@ -360,3 +371,34 @@ def test_local_run_followed_to_its_end(local_world) -> None:
     assert result.runtime_precision
     if shown.updates:  # the run may have ended before the first poll when other tests waited on it first
         assert shown.closed is not None and shown.closed.startswith("COMPLETE after")
+
+
+# -- the automatic display: a widget in a notebook, silence when stderr is not a terminal -------------------------
+def test_in_a_notebook_the_display_is_tqdms_widget() -> None:
+    import json
+
+    import nbclient
+    import nbformat.v4 as v4
+
+    nb = v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        v4.new_code_cell(
+            "from kaggle_magics.progress import make_display\n"
+            "shown = make_display(None, 'me/run')\n"
+            "shown.update('RUNNING', 65)\n"
+            "shown.close('COMPLETE after 2 min 00 s')"
+        )
+    ]
+    nbclient.NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+    (output,) = nb.cells[0].outputs
+    assert "application/vnd.jupyter.widget-view+json" in output["data"]
+    state = json.dumps(nb.metadata["widgets"]).replace("\\u2007", " ")  # tqdm pads with figure spaces
+    assert "me/run: COMPLETE after 2 min 00 s" in state
+
+
+def test_in_a_pipe_the_automatic_display_stays_silent(capsys: pytest.CaptureFixture[str]) -> None:
+    shown = make_display(None, "me/run")
+    shown.update("RUNNING", 5)
+    shown.close("COMPLETE after 5 s")
+    assert capsys.readouterr() == ("", "")
