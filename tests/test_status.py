@@ -373,7 +373,7 @@ def test_local_run_followed_to_its_end(local_world) -> None:
         assert shown.closed is not None and shown.closed.startswith("COMPLETE after")
 
 
-# -- the automatic display: a widget in a notebook, silence when stderr is not a terminal -------------------------
+# -- the automatic display: a widget in a notebook, silence when stderr is not a terminal --------------------
 def test_in_a_notebook_the_display_is_tqdms_widget() -> None:
     import json
 
