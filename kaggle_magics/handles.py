@@ -49,6 +49,21 @@ def _split(text: str, counts: tuple[int, ...], form: str) -> list[str]:
     return parts
 
 
+def _owner_slug_version(
+    text: str, what: str, form: str, default_owner: str | None
+) -> tuple[str, str, int | None]:
+    """``owner/slug[/version]`` (or ``slug`` alone with a default owner), each part validated."""
+    parts = _split(text, (1, 2, 3), form)
+    if len(parts) == 1:
+        if not default_owner:
+            raise InvalidRef(f"{text!r} names no owner", hint=f"expected {form}, or set an owner")
+        parts = [default_owner, *parts]
+    owner = _part(parts[0], "owner", text, form)
+    slug = _part(parts[1], what, text, form)
+    version = _version(parts[2], text, form) if len(parts) == 3 else None
+    return owner, slug, version
+
+
 @dataclass(frozen=True)
 class KernelRef:
     """``owner/slug[/version]``: a notebook (kernel) on Kaggle."""
@@ -61,16 +76,9 @@ class KernelRef:
 
     @classmethod
     def parse(cls, text: str, *, default_owner: str | None = None) -> KernelRef:
-        parts = _split(text, (1, 2, 3), cls.FORM)
-        if len(parts) == 1:
-            if not default_owner:
-                raise InvalidRef(f"{text!r} names no owner", hint=f"expected {cls.FORM}, or set an owner")
-            parts = [default_owner, *parts]
-        owner = _part(parts[0], "owner", text, cls.FORM)
-        slug = _part(parts[1], "kernel slug", text, cls.FORM)
+        owner, slug, version = _owner_slug_version(text, "kernel slug", cls.FORM, default_owner)
         if len(slug) < 5:
             raise InvalidRef(f"{text!r}: the kernel slug {slug!r} is shorter than 5 characters", hint=cls.FORM)
-        version = _version(parts[2], text, cls.FORM) if len(parts) == 3 else None
         return cls(owner, slug, version)
 
     @property
@@ -101,15 +109,7 @@ class DatasetRef:
 
     @classmethod
     def parse(cls, text: str, *, default_owner: str | None = None) -> DatasetRef:
-        parts = _split(text, (1, 2, 3), cls.FORM)
-        if len(parts) == 1:
-            if not default_owner:
-                raise InvalidRef(f"{text!r} names no owner", hint=f"expected {cls.FORM}, or set an owner")
-            parts = [default_owner, *parts]
-        owner = _part(parts[0], "owner", text, cls.FORM)
-        slug = _part(parts[1], "dataset slug", text, cls.FORM)
-        version = _version(parts[2], text, cls.FORM) if len(parts) == 3 else None
-        return cls(owner, slug, version)
+        return cls(*_owner_slug_version(text, "dataset slug", cls.FORM, default_owner))
 
     @property
     def id(self) -> str:
