@@ -118,6 +118,11 @@ def wait_for(
                 break
     except KeyboardInterrupt:
         result.interrupted = True
+    except Exception:
+        # A poll that failed for good (the backend has retried already): leave no live bar behind.
+        with contextlib.suppress(Exception, KeyboardInterrupt):
+            display.close(f"{state_of(result.last)}, stopped waiting: the status could not be read")
+        raise
     finally:
         result.elapsed = now()
     return result

@@ -210,6 +210,20 @@ def test_ctrl_c_during_a_poll_keeps_the_previous_answer() -> None:
     assert [o.state for o in waited.observations] == ["QUEUED", "RUNNING"]
 
 
+def test_a_poll_that_fails_for_good_closes_the_display_and_raises() -> None:
+    from kaggle_magics.errors import BackendError
+
+    def check() -> str:
+        raise BackendError("Kaggle failed on the status (HTTP 503, 4 tries)")
+
+    shown = Recorder()
+    with pytest.raises(BackendError, match="HTTP 503"):
+        wait_for(
+            check, str, lambda s: s == "COMPLETE", first="RUNNING", poll=FakeClock().poll(), display=shown
+        )
+    assert shown.closed == "RUNNING, stopped waiting: the status could not be read"
+
+
 # -- the display ---------------------------------------------------------------------------------------------
 def test_terminal_display_is_one_updating_line_with_state_and_elapsed() -> None:
     out = io.StringIO()
