@@ -51,6 +51,14 @@ KERNEL = [
 
 PUSH = [arg("path", nargs="?", default=".", help="a kernel folder, a .ipynb or a percent-format .py"), *KERNEL]
 
+CONVERT = [
+    arg("paths", nargs="+", metavar="FILE", help="notebooks (.ipynb) or percent-format .py files"),
+    arg("--out", default="kaggle", metavar="DIR", help="where the kernel folders go (default ./kaggle)"),
+    arg("--warn-only", action="store_true", help="report failures but exit 0"),
+    arg("--owner", help="the kernels' owner (default from the config or kaggle.json)"),
+    *[spec for spec in KERNEL if spec[0][0] not in ("--id", "--dir", "--dry-run", "--no-run", "--backend")],
+]
+
 FREEZE = [
     arg("requirements", nargs="*", metavar="REQ", help="requirements: names, pins, URLs, git+https://..., paths"),
     arg("-r", "--requirement", dest="requirement_files", action="append", default=[], metavar="FILE",

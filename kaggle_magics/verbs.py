@@ -52,6 +52,17 @@ def push(ns: argparse.Namespace, ctx: Context) -> Any:
     return push_path(ns.path, kernel_options(ns), defaults=ctx.defaults, backend_factory=ctx.backend)
 
 
+def convert(ns: argparse.Namespace, ctx: Context) -> Any:
+    from .convert import convert as run_convert
+    from .options import kernel_options
+
+    for name in ("id", "dir", "dry_run", "no_run", "backend"):
+        setattr(ns, name, None if name in ("id", "dir", "backend") else False)
+    if ns.owner:
+        ctx.defaults.owner = ns.owner
+    return run_convert(ns.paths, kernel_options(ns), out=ns.out, defaults=ctx.defaults, warn_only=ns.warn_only)
+
+
 # -- offline dependency bundles ----------------------------------------------------------------------
 def freeze(ns: argparse.Namespace, ctx: Context) -> Any:
     if ns.capture_base:

@@ -60,3 +60,21 @@ def test_every_verb_has_help(capsys) -> None:  # noqa: ANN001
             main([verb, "--help"])
         assert info.value.code == 0
         assert f"usage: kaggle-magics {verb}" in capsys.readouterr().out
+
+
+def test_convert_batch_reports_each_file_and_keeps_going(tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+    import nbformat
+
+    monkeypatch.chdir(tmp_path)
+    Path("feature-eng.py").write_text("# %%\nprint(1)\n")
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), "train-model.ipynb")
+    Path("broken.ipynb").write_text("{bad")
+    argv = ["convert", "feature-eng.py", "train-model.ipynb", "broken.ipynb", "--owner", "me", "--competition", "comp"]
+    assert main(argv) == 1
+    out = capsys.readouterr().out
+    assert "FAILED broken.ipynb" in out and "converted  2" in out
+    for slug in ("feature-eng", "train-model"):
+        meta = json.loads(Path(f"kaggle/{slug}/kernel-metadata.json").read_text())
+        assert meta["id"] == f"me/{slug}" and meta["enable_internet"] is False
+        assert json.loads(Path(f"kaggle/{slug}/{slug}.ipynb").read_text())["metadata"]["kernelspec"]["name"] == "python3"
+    assert main([*argv, "--warn-only"]) == 0

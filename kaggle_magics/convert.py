@@ -1,0 +1,93 @@
+"""Batch conversion: many notebooks (or percent-format scripts) into Kaggle-ready kernel folders at once.
+
+Each file becomes ``OUT/<slug>/`` exactly as ``%kaggle_push FILE --dry-run`` would write it (kernelspec,
+cleared outputs, explicit enable_internet); a file that fails is reported and, unless ``warn_only``, makes the
+batch fail, but never stops the others (as jupytext's and pypa/build's command lines do).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from . import config
+from .errors import KaggleMagicsError
+from .handles import slugify
+from .results import Result
+from .submission import KernelOptions, push_path
+
+
+@dataclass
+class Converted:
+    source: Path
+    folder: Path | None = None
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        if self.error:
+            return f"FAILED {self.source}: {self.error}"
+        return f"ok     {self.source} -> {self.folder}" + "".join(f"\n         {n}" for n in self.notes)
+
+
+@dataclass
+class ConvertResult(Result):
+    """What a batch produced: one line per file."""
+
+    out: Path
+    files: list[Converted] = field(default_factory=list)
+    warn_only: bool = False
+
+    _title = "converted"
+    _hidden = ("files", "warn_only")
+
+    @property
+    def failed(self) -> list[Converted]:
+        return [f for f in self.files if f.error]
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.warn_only or not self.failed else 1
+
+    def rows(self) -> list[tuple[str, object]]:
+        return [("out", self.out), ("converted", len(self.files) - len(self.failed)), ("failed", len(self.failed))]
+
+    def __str__(self) -> str:
+        return "\n".join([super().__str__(), *(f"  {f}" for f in self.files)])
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def convert(
+    paths: list[str | Path],
+    options: KernelOptions,
+    *,
+    out: str | Path,
+    defaults: config.ProjectDefaults,
+    warn_only: bool = False,
+) -> ConvertResult:
+    """Write one kernel folder per file under ``out``; the kernel slug is the file's name, slugified."""
+    if options.id:
+        raise KaggleMagicsError("--id names one kernel", hint="convert names each kernel after its file; omit --id")
+    out = Path(out).expanduser()
+    result = ConvertResult(out=out, warn_only=warn_only)
+    for path in map(Path, paths):
+        slug = slugify(path.stem)
+        item = Converted(source=path)
+        try:
+            pushed = push_path(
+                path,
+                replace(options, id=slug, dir=str(out / slug), dry_run=True),
+                defaults=defaults,
+                backend_factory=_no_backend,
+            )
+            item.folder, item.notes = pushed.folder, pushed.notes
+        except KaggleMagicsError as exc:
+            item.error = exc.message
+        result.files.append(item)
+    return result
+
+
+def _no_backend(flag: str | None) -> object:  # a dry run never asks for one
+    raise AssertionError("convert does not push")
