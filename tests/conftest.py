@@ -13,6 +13,7 @@ pytest_plugins: list[str] = [
     "tests.fixtures_kaggle",
     "tests.fixtures_local",
     "tests.fixtures_workflow",
+    "tests.fixtures_bundle",
 ]
 
 _LEAKY_PREFIXES = ("KAGGLE_", "KAGGLEHUB_", "PIP_", "UV_")

@@ -257,16 +257,22 @@ def compile_lock(
 def _explain(exc: ToolFailed) -> BundleError:
     text = exc.output
     message = exc.message.replace("╰─▶", "").replace("│", "")
-    message = " ".join(message.split())
+    message = re.sub(r"No solution found when resolving dependencies( for split \([^)]*\))?:?\s*(cause:\s*)?", "", message)
+    message = " ".join(message.replace(" hint: ", "; ").split())
     if "not found in the package registry" in text or "not found in the provided package locations" in text:
         hint = "check the name (and version) on the index, or the --index-url / --find-links you passed"
+    elif "matching platform tag" in text or "matching Python ABI tag" in text or "matching Python implementation" in text:
+        hint = f"the index has no wheel of it for the target: pick another version, or {_ON_KAGGLE}"
     elif "Failed to build" in text or "Failed to download and build" in text:
-        hint = "a source distribution failed to build while reading its metadata; see the message above"
+        hint = f"a source distribution failed to build while reading its metadata; or {_ON_KAGGLE}"
     elif "unsatisfiable" in text:
         hint = "the requirements conflict: relax one of the version specifiers named above"
     else:
         hint = "see the resolver's message above"
     return BundleError(message, hint=hint)
+
+
+_ON_KAGGLE = "freeze inside a Kaggle notebook (internet on), where it resolves and builds for Kaggle's own Python"
 
 
 def _toml_load(path: Path) -> dict:

@@ -1,0 +1,187 @@
+"""Fixtures for the bundle tests: small real packages built once per session and served from a find-links
+folder (no PyPI), fresh venvs, and the network cut with ``unshare -rn``.
+
+The index folder holds what a real index would for these packages:
+
+- ``kmt-alpha`` 1.0: pure wheel with a console script, depends on ``kmt-beta``
+- ``kmt-beta`` 1.0: an sdist only (as antlr4-python3-runtime on PyPI)
+- ``kmt-cext`` 1.0: an sdist only, with a C extension
+- ``kmt-gamma`` 1.0 and 2.0: pure wheels, depend on ``kmt-delta`` 1.0 (pure wheel)
+- ``kmt-mac`` 1.0: one wheel, tagged ``cp312-cp312-macosx_11_0_arm64`` only
+- setuptools and packaging wheels (repacked from this interpreter), for isolated builds and resolutions
+
+plus ``kmt-local`` (a folder required by path) and ``kmt-vcs`` (a git repository) outside the index.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from kaggle_magics.bundle.resolve import find_uv
+from kaggle_magics.bundle.wheels import repack_installed
+
+PACKAGES = Path(__file__).parent / "packages"
+
+
+@dataclass
+class PackageIndex:
+    """The session's package sources."""
+
+    links: Path  # find-links folder
+    local: Path  # kmt-local's folder (required by path)
+    vcs: Path  # kmt-vcs's git repository
+    uv_cache: Path
+
+    def freeze_kwargs(self) -> dict:
+        return {"find_links": [self.links], "no_index": True, "progress": False}
+
+
+def _uv() -> str:
+    uv = find_uv()
+    if uv is None:  # pragma: no cover - uv is a dependency
+        pytest.skip("uv is not installed")
+    return uv
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_"))}
+    env.update(PIP_CONFIG_FILE=os.devnull, UV_NO_CONFIG="1", UV_PYTHON_DOWNLOADS="never", **extra)
+    return env
+
+
+def _build(uv: str, source: Path, out: Path, links: Path, cache: Path, *, sdist: bool, wheel: bool) -> None:
+    kinds = (["--sdist"] if sdist else []) + (["--wheel"] if wheel else [])
+    subprocess.run(
+        [uv, "build", "-q", *kinds, "--no-index", "--find-links", str(links), "--python", sys.executable,
+         "--out-dir", str(out), "--cache-dir", str(cache), str(source)],
+        check=True, env=_clean_env(),
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def bundle_index(tmp_path_factory: pytest.TempPathFactory) -> PackageIndex:
+    """Build the test packages once and lay out the find-links folder."""
+    uv = _uv()
+    root = tmp_path_factory.mktemp("bundle-index")
+    links = root / "links"
+    links.mkdir()
+    cache = root / "uv-cache"
+    repack_installed("setuptools", links)
+    repack_installed("packaging", links)
+    work = root / "src"
+    shutil.copytree(PACKAGES, work)
+    _build(uv, work / "kmt_alpha", links, links, cache, sdist=False, wheel=True)
+    _build(uv, work / "kmt_beta", links, links, cache, sdist=True, wheel=False)
+    _build(uv, work / "kmt_cext", links, links, cache, sdist=True, wheel=False)
+    _build(uv, work / "kmt_delta", links, links, cache, sdist=False, wheel=True)
+    for version in ("1.0", "2.0"):
+        gamma = root / f"gamma-{version}"
+        shutil.copytree(work / "kmt_gamma", gamma)
+        for path in (gamma / "pyproject.toml", gamma / "kmt_gamma" / "__init__.py"):
+            path.write_text(path.read_text().replace("@VERSION@", version))
+        _build(uv, gamma, links, links, cache, sdist=False, wheel=True)
+    mac = root / "mac"
+    _build(uv, work / "kmt_mac", mac, links, cache, sdist=False, wheel=True)
+    subprocess.run(
+        [sys.executable, "-m", "wheel", "tags", "--remove", "--python-tag", "cp312", "--abi-tag", "cp312",
+         "--platform-tag", "macosx_11_0_arm64", str(next(mac.glob("*.whl")))],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    for wheel in mac.glob("*.whl"):
+        shutil.move(wheel, links / wheel.name)
+    vcs = root / "kmt-vcs-repo"
+    shutil.copytree(work / "kmt_vcs", vcs)
+    git = ["git", "-c", "user.email=test@example.com", "-c", "user.name=test", "-c", "init.defaultBranch=main"]
+    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "kmt-vcs 0.7"]):
+        subprocess.run([*git, *args], cwd=vcs, check=True, capture_output=True)
+    return PackageIndex(links=links, local=work / "kmt_local", vcs=vcs, uv_cache=cache)
+
+
+@pytest.fixture
+def bundle_env(bundle_index: PackageIndex, monkeypatch: pytest.MonkeyPatch) -> PackageIndex:
+    """Per test: uv's cache shared across the session (builds of the test sdists are reused)."""
+    monkeypatch.setenv("UV_CACHE_DIR", str(bundle_index.uv_cache))
+    return bundle_index
+
+
+@pytest.fixture(scope="session")
+def alpha_bundle(bundle_index: PackageIndex, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """kmt-alpha frozen for Kaggle's target (CPython 3.12 manylinux) from this 3.11 machine, no network.
+
+    Tests that alter a bundle must copy it first (:func:`copy_bundle`).
+    """
+    from kaggle_magics.bundle import freeze
+
+    dest = tmp_path_factory.mktemp("alpha-bundle") / "kaggle_deps"
+    with pytest.MonkeyPatch.context() as mp:
+        for name in list(os.environ):
+            if name.startswith(("PIP_", "UV_", "KAGGLE_")):
+                mp.delenv(name)
+        mp.setenv("UV_CACHE_DIR", str(bundle_index.uv_cache))
+        freeze(["kmt-alpha"], dest=dest, **bundle_index.freeze_kwargs())
+    return dest
+
+
+def copy_bundle(bundle: Path, dest: Path) -> Path:
+    shutil.copytree(bundle, dest)
+    return dest
+
+
+@pytest.fixture
+def make_venv(tmp_path: Path) -> Iterator:
+    """``make_venv(name, python=None)`` -> the venv's python: a fresh venv made by uv (no pip inside)."""
+    uv = _uv()
+
+    def make(name: str = "venv", python: str | None = None) -> Path:
+        folder = tmp_path / name
+        subprocess.run(
+            [uv, "venv", "-q", "--python", python or sys.executable, str(folder)],
+            check=True, env=_clean_env(), capture_output=True,
+        )  # fmt: skip
+        return folder / "bin" / "python"
+
+    yield make
+
+
+def unshare_available() -> bool:
+    if shutil.which("unshare") is None:
+        return False
+    return subprocess.run(["unshare", "-rn", "true"], capture_output=True).returncode == 0
+
+
+def offline(cmd: list[str]) -> list[str]:
+    """``cmd`` run with no network (a new network namespace); the test skips where that is not possible."""
+    if not unshare_available():
+        pytest.skip("unshare -rn is not available here: cannot cut the network")
+    return ["unshare", "-rn", *cmd]
+
+
+def python312() -> str | None:
+    """A CPython 3.12 on this machine, if any (to install a Kaggle-target bundle into the real thing)."""
+    candidates = [shutil.which("python3.12")]
+    candidates += sorted(str(p) for p in (Path.home() / ".pyenv" / "versions").glob("3.12*/bin/python3.12"))
+    for candidate in candidates:
+        if candidate and os.path.exists(candidate):
+            probe = subprocess.run([candidate, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, text=True)
+            if probe.returncode == 0 and probe.stdout.strip() == "(3, 12)":
+                return candidate
+    return None
+
+
+def installed_in(python: Path, project: str) -> str | None:
+    """The version of ``project`` installed for ``python``, or None."""
+    code = (
+        "import importlib.metadata as m, sys\n"
+        "try: print(m.version(sys.argv[1]))\n"
+        "except m.PackageNotFoundError: print('')\n"
+    )
+    out = subprocess.run([str(python), "-c", code, project], capture_output=True, text=True, check=True).stdout.strip()
+    return out or None

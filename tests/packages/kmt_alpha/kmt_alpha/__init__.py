@@ -1,0 +1,7 @@
+import kmt_beta
+
+VALUE = "alpha+" + kmt_beta.VALUE
+
+
+def main():
+    print("kmt-alpha says", VALUE)
