@@ -183,5 +183,5 @@ def installed_in(python: Path, project: str) -> str | None:
         "try: print(m.version(sys.argv[1]))\n"
         "except m.PackageNotFoundError: print('')\n"
     )
-    out = subprocess.run([str(python), "-c", code, project], capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run([str(python), "-I", "-c", code, project], capture_output=True, text=True, check=True).stdout.strip()
     return out or None

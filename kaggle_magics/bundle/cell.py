@@ -4,8 +4,9 @@ Why it looks the way it does:
 
 - It must run on a stock Kaggle image, where kaggle-magics is not installed and there is no internet. Every
   bundle carries kaggle-magics's own wheel and packaging's (both pure Python, importable as zip files), so the
-  cell finds a bundle under the input root and runs ``python -m kaggle_magics.bundle.install_main`` with those
-  two wheels on ``PYTHONPATH``.
+  cell finds a bundle under the input root and runs ``kaggle_magics.bundle.install_main`` in a new process
+  whose ``sys.path[0]`` (normally the working folder) is replaced by those two wheels, so no other copy of
+  kaggle-magics can be picked up by accident.
 - The installer runs in a subprocess, not in the kernel: the kernel's ``sys.path`` stays as the image made it
   (the bundle's packaging does not shadow the image's), and a crash there cannot take the kernel down. The
   subprocess installs into the kernel's own interpreter (``sys.executable``); the cell then invalidates the
@@ -40,11 +41,12 @@ for _dir in _found:
 if not _tools:
     _held = sorted(os.listdir(_root)) if os.path.isdir(_root) else "nothing (it does not exist)"
     raise RuntimeError(f"no kaggle-magics bundle under {{_root}} (it holds {{_held}}): attach the deps notebook or dataset")
-_env = dict(os.environ, PYTHONPATH=os.pathsep.join(_tools))
-_cmd = [sys.executable, "-m", "kaggle_magics.bundle.install_main", "--input-root", _root]
+# sys.path[0] (the working folder) is replaced by the two wheels: nothing else named kaggle_magics can win
+_boot = f"import sys; sys.path[:1] = {{_tools!r}}; from kaggle_magics.bundle.install_main import main; sys.exit(main())"
+_cmd = [sys.executable, "-c", _boot, "--input-root", _root]
 for _source in _sources:
     _cmd += ["--from", _source]
-_proc = subprocess.run(_cmd, env=_env, capture_output=True, text=True)
+_proc = subprocess.run(_cmd, capture_output=True, text=True)
 print(_proc.stdout, end="")
 print(_proc.stderr, end="", file=sys.stderr)
 if _proc.returncode:

@@ -1,8 +1,8 @@
 """``python -m kaggle_magics.bundle.install_main``: the bundle installer as a plain command.
 
 This is what a submission notebook's first cell runs on a stock Kaggle image, where kaggle-magics is not
-installed: the cell puts the bundle's own kaggle-magics and packaging wheels on ``PYTHONPATH`` and runs this
-module, so no IPython magic and no index is needed. ``main(argv)`` returns an exit code (0 ok, 1 failed).
+installed: the cell puts the bundle's own kaggle-magics and packaging wheels first on ``sys.path`` of a new
+process and calls :func:`main`, so no IPython magic and no index is needed. ``main(argv)`` returns an exit code (0 ok, 1 failed).
 """
 
 from __future__ import annotations
