@@ -48,12 +48,15 @@ def make_kernel(folder: Path, kernel_id: str, cells: list[str | tuple[str, str]]
     return folder
 
 
-def make_wheel(folder: Path, name: str = "tinypkg", version: str = "0.1") -> Path:
+def make_wheel(
+    folder: Path, name: str = "tinypkg", version: str = "0.1", requires: tuple[str, ...] = ()
+) -> Path:
     """A minimal valid pure-Python wheel (pip installs it offline); ``name.VALUE == 42``."""
     dist = f"{name}-{version}"
+    needs = "".join(f"Requires-Dist: {r}\n" for r in requires)
     files = {
         f"{name}/__init__.py": "VALUE = 42\n",
-        f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n{needs}",
         f"{dist}.dist-info/WHEEL": (
             "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
         ),

@@ -1,0 +1,269 @@
+"""``kaggle-magics demo``: the whole chain of a code competition on the embedded local Kaggle, no account
+needed.
+
+1. register a small competition (generated train/test/sample_submission files) in the local store;
+2. push a *deps* kernel (internet on) whose notebook freezes a few real packages with ``%kaggle_freeze``; its
+   output is the offline bundle;
+3. push a *submission* kernel with ``%%kaggle_sub``'s workflow (internet off, the deps kernel attached): its
+   first cell installs the bundle offline, the rest imports the packages (from the run's own environment, not
+   the user's) and writes ``submission.csv``;
+4. submit it to the local competition, which checks it against ``sample_submission.csv``.
+
+The kernel folders are left in ``<store>/demo/`` to read and reuse. Every run is timed by the local runner.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .backends.local import LocalBackend
+from .config import ProjectDefaults
+from .handles import CompetitionRef, KernelRef
+from .local_admin import add_competition
+from .results import KernelStatus, Result
+
+DEMO_REQUIREMENTS = ("tabulate", "humanize")
+COMPETITION = CompetitionRef("kaggle-magics-demo")
+DEPS = KernelRef.parse("demo/kaggle-magics-demo-deps")
+SUBMISSION = KernelRef.parse("demo/kaggle-magics-demo-submission")
+RUN_TIMEOUT = 15 * 60  # seconds to wait for each run (the first freeze downloads from the index)
+_TAIL = 8
+
+
+@dataclass
+class DemoStep:
+    """One link of the chain."""
+
+    name: str
+    ref: str
+    status: str
+    seconds: float | None = None
+    detail: str | None = None
+
+    def __str__(self) -> str:
+        took = f"{self.seconds:6.1f} s" if self.seconds is not None else "      -"
+        text = f"{self.name:<22} {self.ref:<42} {self.status:<9} {took}"
+        return text + (f"  {self.detail}" if self.detail else "")
+
+
+@dataclass
+class DemoResult(Result):
+    """What the demo did: each step with its time, and where submission.csv is."""
+
+    status: str
+    steps: list[DemoStep] = field(default_factory=list)
+    submission_csv: Path | None = None
+    total_seconds: float | None = None
+    workspace: Path | None = None
+    failure_message: str | None = None
+    log_tail: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    _title = "kaggle-magics demo (embedded local Kaggle)"
+    _hidden = ("steps", "log_tail")
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "COMPLETE"
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if self.steps:
+            text += "\n  chain\n" + "\n".join(f"    {step}" for step in self.steps)
+        if self.log_tail:
+            text += "\n  log of the failed run (last lines)\n" + "\n".join(
+                f"    {line}" for line in self.log_tail
+            )
+        return text
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        text = super()._repr_html_()
+        lines = [str(step) for step in self.steps] + self.log_tail
+        return text + ("<pre>" + html.escape("\n".join(lines)) + "</pre>" if lines else "")
+
+
+def demo(
+    *,
+    store: Path | None = None,
+    echo: Callable[[str], None] | None = None,
+    requirements: Sequence[str] = DEMO_REQUIREMENTS,
+    find_links: Sequence[str] = (),
+    no_index: bool = False,
+    datasets: Sequence[str] = (),
+    timeout: float = RUN_TIMEOUT,
+) -> DemoResult:
+    """Run the chain and return what happened. ``requirements`` are frozen in the deps kernel (module names
+    must equal the distribution names, with ``-`` as ``_``); ``find_links``/``no_index`` (paths as the deps
+    kernel sees them, e.g. an attached wheelhouse under ``datasets``) freeze without the index."""
+    say = echo or (lambda _text: None)
+    started = time.monotonic()
+    backend = LocalBackend(store)
+    backend.store.ensure()
+    workspace = backend.store.root / "demo"
+    result = DemoResult(status="RUNNING", workspace=workspace)
+
+    data = _competition_files(workspace / "competition-data")
+    comp = add_competition(
+        COMPETITION.slug, data, backend.store.root, title="kaggle-magics demo", daily_limit=100
+    )
+    result.steps.append(
+        DemoStep(
+            "competition registered",
+            COMPETITION.slug,
+            "READY",
+            detail=f"{len(comp.files)} files at {comp.input_path}",
+        )
+    )
+    say(f"[1/4] local competition {COMPETITION.slug}: {', '.join(comp.files)}")
+
+    # 2. the deps kernel: internet on, freezes the requirements into its output.
+    deps_folder = _deps_kernel(workspace / "deps", requirements, find_links, no_index, datasets)
+    say(f"[2/4] deps kernel {DEPS.id}: freezing {' '.join(requirements)} (internet on) ...")
+    push = backend.push_kernel(deps_folder)
+    status = backend.wait(DEPS.with_version(push.version), timeout=timeout)
+    result.steps.append(_step("deps kernel run", DEPS, push.version, status))
+    say(f"      {result.steps[-1]}")
+    if not status.ok:
+        return _failed(result, backend, DEPS.with_version(push.version), status, started)
+
+    # 3. the submission kernel, built by the %%kaggle_sub workflow: internet off, the bundle attached.
+    from .submission import KernelOptions, submit_cell
+
+    options = KernelOptions(
+        id=SUBMISSION.id, title=SUBMISSION.slug, competition=[COMPETITION.slug], deps=[DEPS.id],
+        internet=False, dir=str(workspace / "submission"),
+    )  # fmt: skip
+    say(
+        f"[3/4] submission kernel {SUBMISSION.id}: offline install from {DEPS.id}, then predict "
+        "(internet off) ..."
+    )
+    pushed = submit_cell(
+        _submission_code(requirements),
+        options,
+        defaults=ProjectDefaults(),
+        backend_factory=lambda _name: backend,
+    )
+    sub_ref = SUBMISSION.with_version(pushed.version)
+    status = backend.wait(sub_ref, timeout=timeout)
+    result.steps.append(_step("submission kernel run", SUBMISSION, pushed.version, status))
+    say(f"      {result.steps[-1]}")
+    if not status.ok:
+        return _failed(result, backend, sub_ref, status, started)
+    _, run_dir = backend.run_dir(sub_ref)
+    result.submission_csv = run_dir / "output" / "submission.csv"
+
+    # 4. the local competition checks the file the kernel wrote.
+    submission = backend.submit_code(
+        COMPETITION, sub_ref, file_name="submission.csv", message="kaggle-magics demo"
+    )
+    result.steps.append(
+        DemoStep(
+            "code submission",
+            f"{COMPETITION.slug} #{submission.ref}",
+            submission.status or "?",
+            detail=submission.error or "format checked against sample_submission.csv",
+        )
+    )
+    say(f"[4/4] {result.steps[-1]}")
+    result.status = "COMPLETE" if submission.status == "COMPLETE" else "ERROR"
+    result.failure_message = submission.error
+    result.total_seconds = time.monotonic() - started
+    result.notes.append(f"kernel folders: {workspace / 'deps'} and {workspace / 'submission'}")
+    return result
+
+
+def _step(name: str, ref: KernelRef, version: int | None, status: KernelStatus) -> DemoStep:
+    detail = status.failure_message or (
+        "internet on" if ref == DEPS else "internet off, bundle installed offline"
+    )
+    return DemoStep(name, f"{ref.id}/{version}", status.status, status.runtime_seconds, detail)
+
+
+def _failed(
+    result: DemoResult, backend: LocalBackend, ref: KernelRef, status: KernelStatus, started: float
+) -> DemoResult:
+    result.status = "ERROR"
+    result.failure_message = f"{ref}: {status.status}: {status.failure_message or 'see its log'}"
+    text = "".join(entry.data for entry in backend.kernel_log(ref))
+    result.log_tail = text.splitlines()[-_TAIL:]
+    result.total_seconds = time.monotonic() - started
+    return result
+
+
+def _competition_files(folder: Path) -> Path:
+    """A tiny regression competition: predict y from x."""
+    folder.mkdir(parents=True, exist_ok=True)
+    train = ["id,x,y", *(f"{i},{i},{2 * i + 1}" for i in range(1, 21))]
+    test = ["id,x", *(f"{i},{i}" for i in range(21, 31))]
+    sample = ["id,y", *(f"{i},0" for i in range(21, 31))]
+    for name, lines in (("train.csv", train), ("test.csv", test), ("sample_submission.csv", sample)):
+        (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def _deps_kernel(
+    folder: Path,
+    requirements: Sequence[str],
+    find_links: Sequence[str],
+    no_index: bool,
+    datasets: Sequence[str],
+) -> Path:
+    from .metadata import KernelMetadata
+    from .notebook import build_notebook
+    from .submission import write_kernel_folder
+
+    args = [
+        *requirements,
+        *(f"--find-links {link}" for link in find_links),
+        *(["--no-index"] if no_index else []),
+    ]
+    nb = build_notebook([
+        "# The deps notebook (internet on). On kaggle.com, first: !pip install kaggle-magics\n"
+        "%load_ext kaggle_magics",
+        "# Freeze into /kaggle/working/kaggle_deps: this kernel's output is the offline bundle.\n"
+        f"%kaggle_freeze {' '.join(args)}",
+    ])  # fmt: skip
+    meta = KernelMetadata(
+        id=DEPS.id, title=DEPS.slug, code_file=f"{DEPS.slug}.ipynb", enable_internet=True,
+        dataset_sources=list(datasets),
+    )  # fmt: skip
+    return write_kernel_folder(nb, meta, folder)
+
+
+def _submission_code(requirements: Sequence[str]) -> str:
+    names = [r.split("==")[0].split(">")[0].split("<")[0].split("[")[0].strip() for r in requirements]
+    return f"""\
+import csv, importlib, importlib.metadata, sys
+
+# The packages come from the bundle, installed offline into this run's own environment.
+for name in {names!r}:
+    module = importlib.import_module(name.replace("-", "_"))
+    assert module.__file__.startswith(sys.prefix), (name, module.__file__, sys.prefix)
+    print(f"{{name}} {{importlib.metadata.version(name)}} installed offline at {{module.__file__}}")
+
+train = list(csv.DictReader(open("/kaggle/input/{COMPETITION.slug}/train.csv")))
+test = list(csv.DictReader(open("/kaggle/input/{COMPETITION.slug}/test.csv")))
+n = len(train)
+mx = sum(float(r["x"]) for r in train) / n
+my = sum(float(r["y"]) for r in train) / n
+sxy = sum((float(r["x"]) - mx) * (float(r["y"]) - my) for r in train)
+slope = sxy / sum((float(r["x"]) - mx) ** 2 for r in train)
+with open("/kaggle/working/submission.csv", "w", newline="") as out:
+    writer = csv.writer(out)
+    writer.writerow(["id", "y"])
+    for row in test:
+        writer.writerow([row["id"], round(my + slope * (float(row["x"]) - mx), 3)])
+print("wrote /kaggle/working/submission.csv with", len(test), "rows")
+"""

@@ -1,0 +1,87 @@
+"""``kaggle-magics demo`` end to end on the local Kaggle: a deps kernel freezes locally built wheels (no PyPI)
+from an attached wheelhouse, a submission kernel with internet off installs them offline from its output and
+writes submission.csv, and the local competition accepts it. The same with PyPI is a ``network`` test."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from kaggle_magics import sandbox
+from kaggle_magics.backends.local import LocalBackend
+from kaggle_magics.demo import COMPETITION, DEPS, SUBMISSION, demo
+from kaggle_magics.handles import DatasetRef
+from tests.fixtures_local import make_wheel
+
+pytestmark = pytest.mark.skipif(
+    not sandbox.probe("bwrap"), reason="the demo's notebooks use /kaggle paths: they need bubblewrap"
+)
+
+EXPECTED = "id,y\n" + "".join(f"{i},{2 * i + 1:.1f}\n" for i in range(21, 31))  # y = 2x + 1, learnt
+
+
+def test_demo_with_local_wheels(tmp_path: Path, isolated_env: Path) -> None:
+    wheels = tmp_path / "wheelhouse"
+    make_wheel(wheels, "tinydep", "1.0")
+    make_wheel(wheels, "tinyapp", "2.0", requires=("tinydep>=1",))
+    backend = LocalBackend()
+    backend.dataset_upload(wheels, DatasetRef.parse("me/wheelhouse"))
+    lines: list[str] = []
+    result = demo(requirements=["tinyapp"], find_links=["/kaggle/input/wheelhouse"], no_index=True,
+                  datasets=["me/wheelhouse"], echo=lines.append, timeout=300)  # fmt: skip
+    assert result.ok and result.exit_code == 0, (result.failure_message, result.log_tail)
+    assert [step.status for step in result.steps] == ["READY", "COMPLETE", "COMPLETE", "COMPLETE"]
+    assert all(step.seconds and step.seconds > 0 for step in result.steps[1:3])
+    assert result.total_seconds and result.total_seconds < 120
+    assert result.submission_csv is not None and result.submission_csv.read_text() == EXPECTED
+    assert any(line.startswith("[4/4] code submission") for line in lines)
+    text = str(result)
+    assert str(result.submission_csv) in text and "deps kernel run" in text
+
+    # The deps kernel's output is the bundle, with the whole closure.
+    _, deps_run = backend.run_dir(DEPS)
+    bundle = deps_run / "output" / "kaggle_deps"
+    assert {p.name for p in bundle.glob("tiny*.whl")} == {
+        "tinyapp-2.0-py3-none-any.whl",
+        "tinydep-1.0-py3-none-any.whl",
+    }
+
+    # The submission ran with internet off, attached the deps kernel, and installed into its own environment.
+    _, sub_run = backend.run_dir(SUBMISSION)
+    push = json.loads((sub_run.parent / "push.json").read_text())
+    assert push["internet"] is False
+    sources = {"kernels": [f"{DEPS.id}/1"], "datasets": [], "competitions": [COMPETITION.slug], "models": []}
+    assert push["sources"] == sources
+    assert backend.kernel_status(SUBMISSION).notes == [
+        "network cut (bwrap network namespace): nothing outside the run answers"
+    ]
+    log = "".join(entry.data for entry in backend.kernel_log(SUBMISSION))
+    assert f"tinyapp 2.0 installed offline at {sub_run}/scratch/venv/" in log
+    assert importlib.util.find_spec("tinyapp") is None and importlib.util.find_spec("tinydep") is None
+
+    again = demo(requirements=["tinyapp"], find_links=["/kaggle/input/wheelhouse"], no_index=True,
+                 datasets=["me/wheelhouse"], timeout=300)  # fmt: skip
+    assert again.ok and [s.ref for s in again.steps[1:3]] == [f"{DEPS.id}/2", f"{SUBMISSION.id}/2"]
+
+
+def test_demo_stops_at_a_failed_deps_run(isolated_env: Path) -> None:
+    result = demo(
+        requirements=["no-such-package-anywhere"],
+        find_links=["/kaggle/input/nowhere"],
+        no_index=True,
+        timeout=300,
+    )
+    assert not result.ok and result.exit_code == 1
+    assert [step.status for step in result.steps] == ["READY", "ERROR"]
+    assert result.failure_message and result.failure_message.startswith(f"{DEPS.id}/1: ERROR: ")
+    assert result.log_tail and result.submission_csv is None
+
+
+@pytest.mark.network
+def test_demo_from_pypi(isolated_env: Path) -> None:
+    result = demo(timeout=600)
+    assert result.ok, (result.failure_message, result.log_tail)
+    assert result.submission_csv is not None and result.submission_csv.read_text() == EXPECTED
