@@ -290,3 +290,24 @@ def test_full_disk_leaves_nothing_half_written(bundle_env: PackageIndex, tmp_pat
     assert outcome["error"] is not None and "no space left on the device" in outcome["error"], outcome
     assert "nothing was left half-written" in outcome["hint"]
     assert outcome["left"] == [], "no temp folder, no partial bundle"
+
+
+@pytest.mark.network
+def test_hydra_from_pypi_installs_offline(tmp_path: Path, make_venv) -> None:
+    """The seed recipe's failure case: antlr4-python3-runtime (through omegaconf) exists only as an sdist."""
+    from kaggle_magics.bundle import install
+
+    from .fixtures_bundle import installed_in, offline
+
+    result = freeze(["hydra-core"], python_version="3.11", dest=tmp_path / "deps", progress=False)
+    assert any(b.startswith("antlr4-python3-runtime==") for b in result.built_from_source)
+    assert all(not unpacked_by_kaggle(p.name) for p in result.dest.iterdir())
+    python = make_venv()
+    args = ["--from", str(result.dest), "--python", str(python)]
+    code = f"import sys; from kaggle_magics.bundle.install_main import main; sys.exit(main({args!r}))"
+    proc = subprocess.run(offline([sys.executable, "-c", code]), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    ran = subprocess.run([str(python), "-I", "-c", "import hydra, omegaconf; print(hydra.__version__)"], capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    assert installed_in(python, "antlr4-python3-runtime") is not None
+    assert install([result.dest], python=python, progress=False).already_satisfied

@@ -11,6 +11,7 @@ temp folder next to ``dest`` that replaces ``dest`` in one rename at the end.
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -192,8 +193,10 @@ def _freeze_into(
     entries: list[BundleFile] = []
     built: list[dict[str, str]] = []
     with ThreadPoolExecutor(max_workers=2) as pool:
+        tools_dir = work / "tools"
+        tools_dir.mkdir()
         tools_future = pool.submit(
-            gather_tools, out, target, uv, index, work, progress.stage("tools", None, desc="tools"), notes
+            gather_tools, tools_dir, target, uv, index, work, progress.stage("tools", None, desc="tools"), notes
         )
         total = sum((a.size or 0) for _, a in wheel_jobs) + sum((a.size or 0) for _, a in source_jobs if a)
         with progress.stage("download", total or None, unit="B", desc="download") as stage:
@@ -219,17 +222,13 @@ def _freeze_into(
     for tool in tools:
         wheel = WheelName.parse(tool.path.name)
         same = have.get(wheel.project)
-        if same is not None and same.filename != tool.path.name:
-            tool.path.unlink()  # the closure has its own wheel of this project: that one serves
+        if same is not None:  # the closure has its own wheel of this project: that one serves
             same.role = tool.role
             continue
-        if same is not None:
-            same.role = tool.role
-            continue
-        digest, size = sha256_file(tool.path)
-        entries.append(
-            BundleFile(tool.path.name, "tool", digest, size, wheel.project, wheel.version, wheel.tag_strings, tool.role)
-        )
+        path = out / tool.path.name
+        shutil.move(str(tool.path), path)
+        digest, size = sha256_file(path)
+        entries.append(BundleFile(path.name, "tool", digest, size, wheel.project, wheel.version, wheel.tag_strings, tool.role))
 
     with progress.stage("pack", len(dir_paths), desc="pack dirs") as stage:
         for folder in dir_paths:
