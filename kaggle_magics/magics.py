@@ -191,6 +191,24 @@ class KaggleMagics(Magics):
         """
         return self._run("model", self.kaggle_model, line)
 
+    @no_var_expand
+    @_with_arguments(opts.PANEL)
+    @line_magic
+    def kaggle_panel(self, line: str) -> Any:
+        """A panel of buttons for one kernel: Push, Status, Wait (Stop ends the waiting, not the run), Output
+        and Submit, on the backend chosen in it. Each button runs the same verb as the magic of its name.
+        Needs ipywidgets (pip install 'kaggle-magics[panel]').
+
+            %kaggle_panel me/cmi-sub --path sub.ipynb --competition cmi-detect
+        """
+        from .panel import kernel_panel
+
+        args = parse_argstring(self.kaggle_panel, line)
+        return kernel_panel(
+            args.ref, backend=args.backend, path=args.path, dest=args.dest, competition=args.competition,
+            context=self._context,
+        )
+
     # -- the embedded local Kaggle -----------------------------------------------------------------------
     @no_var_expand
     @_with_arguments(opts.REHEARSE)

@@ -132,6 +132,15 @@ MODEL = [
     BACKEND,
 ]
 
+PANEL = [
+    arg("ref", nargs="?", default="", metavar="OWNER/SLUG",
+        help="the kernel (a slug alone takes the configured owner)"),
+    arg("--path", default="", metavar="PATH", help="what Push pushes: a kernel folder, a .ipynb or a .py"),
+    arg("--dest", default="", metavar="DIR", help="where Output downloads (default ./kaggle_output/<slug>)"),
+    arg("--competition", metavar="SLUG", help="what Submit submits to (default from the config)"),
+    BACKEND,
+]
+
 STORE = arg("--store", metavar="DIR", help="the local Kaggle's folder (default: in the user's cache)")
 
 REHEARSE = [
