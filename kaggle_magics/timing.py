@@ -3,8 +3,8 @@
 Kaggle reports a run's state but no start or end time. Two witnesses remain, and each comes with its own
 precision, which we always state:
 
-- the log: every entry carries ``time``, seconds since the run started, so the last entry is (a lower bound
-  on, and in practice within a second of) the runtime;
+- the log: every entry carries ``time``, seconds since the run started, so the last entry is a lower bound
+  on the runtime, and in practice a few seconds short of it (the runner still saves and shuts down);
 - our polls: the run started between the last poll that saw it waiting and the first that saw it running (or
   ended), and ended between the last poll that saw it running and the first that saw it ended. That gives a
   lower and an upper bound whose width is the poll interval.
@@ -21,9 +21,8 @@ from .waiting import Observation
 KERNEL_DONE = frozenset({"COMPLETE", "ERROR", "CANCEL_ACKNOWLEDGED"})
 KERNEL_STARTED = frozenset({"RUNNING", "CANCEL_REQUESTED"}) | KERNEL_DONE
 
-# The log's last entry comes from the run's last cell or from the runner closing down; the run ends at most
-# about a second after it.
-LOG_SLACK = 1.0
+# Our clock and the log's are read at different moments: differences up to this are not disagreements.
+CLOCK_SLACK = 1.0
 
 
 @dataclass(frozen=True)
@@ -68,25 +67,34 @@ def from_log(entries: Sequence[LogEntry]) -> Runtime | None:
     if not times:
         return None
     last = max(times)
-    return Runtime(last, last, last + LOG_SLACK, f"{last:.0f} s from the log (±{LOG_SLACK:.0f} s)")
+    return Runtime(
+        last, last, None, f"{last:.0f} s from the log (its last entry; the run ends seconds after)"
+    )
 
 
 def combine(log: Runtime | None, polls: Runtime | None) -> Runtime | None:
-    """The log's value when there is one (it is the precise witness), with the polls' bounds said beside it.
+    """Both witnesses in one: the log's value (the precise one) bounded above by the polls, both said.
 
-    When the two disagree (the log ends after the polls say the run had ended), the disagreement is said too
-    rather than hidden: it means the log's clock does not start where Kaggle's RUNNING does.
+    When the polls prove the run lasted longer than the log's last entry, the polls' estimate wins and the log
+    is mentioned; when the log ends after the polls say the run had ended, the disagreement is said rather
+    than hidden (the log's clock then starts before Kaggle reported RUNNING).
     """
     if log is None:
         return polls
     if polls is None:
         return log
+    if polls.low is not None and polls.low > log.seconds + CLOCK_SLACK:
+        return Runtime(
+            polls.seconds,
+            polls.low,
+            polls.high,
+            f"{polls.text}; the log's last entry is at {_s(log.seconds)} (the run went on after it)",
+        )
     text = f"{log.text}; {polls.text}"
-    if polls.high is not None and log.seconds > polls.high + LOG_SLACK:
+    if polls.high is not None and log.seconds > polls.high + CLOCK_SLACK:
         text += " (they disagree: the log counts from before the run was seen starting)"
-    elif polls.low is not None and log.high is not None and log.high < polls.low:
-        text += " (they disagree: the run went on after its last log entry)"
-    return Runtime(log.seconds, log.low, log.high, text)
+        return Runtime(log.seconds, log.seconds, None, text)
+    return Runtime(log.seconds, log.seconds, polls.high, text)
 
 
 def since_start(observations: Sequence[Observation], *, ended: Iterable[str]) -> Runtime | None:

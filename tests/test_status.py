@@ -16,6 +16,8 @@ from kaggle_magics.progress import TqdmDisplay, format_seconds, make_display
 from kaggle_magics.results import LogEntry
 from kaggle_magics.waiting import Observation, Poll, wait_for
 
+LOG_SAYS = "(its last entry; the run ends seconds after)"
+
 
 class FakeClock:
     """A clock that moves only when slept on: long waits in no time, with exact times to assert on."""
@@ -105,7 +107,8 @@ def test_runtime_from_log_is_its_last_timestamp() -> None:
     log = [LogEntry("stdout", 0.8, "a\n"), LogEntry("stderr", 411.6, "b\n"), LogEntry("stdout", 300.0, "c\n")]
     got = timing.from_log(log)
     assert got is not None and got.seconds == 411.6
-    assert got.text == "412 s from the log (±1 s)"
+    assert got.text == f"412 s from the log {LOG_SAYS}"
+    assert got.low == 411.6 and got.high is None
     assert timing.from_log([]) is None
 
 
@@ -114,9 +117,14 @@ def test_combined_runtime_prefers_the_log_and_states_both() -> None:
     polls = timing.from_polls(obs((0, "QUEUED"), (10, "RUNNING"), (400, "RUNNING"), (430, "COMPLETE")))
     got = timing.combine(log, polls)
     assert got is not None and got.seconds == 405.0
-    assert got.text == "405 s from the log (±1 s); between 390 s and 430 s from polls"
+    assert got.text == f"405 s from the log {LOG_SAYS}; between 390 s and 430 s from polls"
+    assert (got.low, got.high) == (405, 430)
     disagree = timing.combine(timing.from_log([LogEntry("stdout", 900.0, "x")]), polls)
-    assert disagree is not None and "disagree" in disagree.text
+    assert disagree is not None and "disagree" in disagree.text and disagree.seconds == 900
+    # polls that saw it running for 390 s beat a log that stops at 100 s
+    short = timing.combine(timing.from_log([LogEntry("stdout", 100.0, "x")]), polls)
+    assert short is not None and short.seconds == polls.seconds and short.low == 390
+    assert "the log's last entry is at 100 s (the run went on after it)" in short.text
     assert timing.combine(None, polls) is polls and timing.combine(log, None) is log
 
 
@@ -275,7 +283,7 @@ def test_wait_until_complete_reports_a_runtime_that_matches_the_log(kaggle_serve
     # polls at 0 (QUEUED), 30 (RUNNING) ... 420 (RUNNING), 450 (COMPLETE): the run took 390..450 s;
     # the log's last entry says 411.6 s, and that is the answer
     assert result.runtime_seconds == 411.6
-    assert result.runtime_precision == "412 s from the log (±1 s); between 390 s and 450 s from polls"
+    assert result.runtime_precision == (f"412 s from the log {LOG_SAYS}; between 390 s and 450 s from polls")
     assert result.waited_seconds == 450
     assert result.log_tail[0] == "starting"  # colour codes stripped
     assert result.log_tail[-1].startswith("[NbConvertApp] Writing")
@@ -326,7 +334,8 @@ def test_a_failed_run_shows_its_failure_message_and_log(kaggle_server, kaggle_ba
     assert result.status == "ERROR" and not result.ok
     assert result.failure_message == "Your notebook tried to allocate more memory"
     assert result.log_tail == ["Traceback...", "MemoryError"]
-    assert result.runtime_seconds == 3.0 and result.runtime_precision == "3 s from the log (±1 s)"
+    assert result.runtime_seconds == 3.0
+    assert result.runtime_precision == f"3 s from the log {LOG_SAYS}"
 
 
 def test_a_version_in_the_ref_asks_for_that_version(kaggle_server, kaggle_backend) -> None:
@@ -378,10 +387,10 @@ def test_local_run_followed_to_its_end(local_world) -> None:
     assert "starting" in result.log_tail and "done" in result.log_tail
     assert result.log_tail.index("starting") < result.log_tail.index("done")
     assert "submission.csv" in result.output_files and len(result.output_files) == OUTPUT_COUNT + 1
-    # the runtime: the run slept SLEEP s; the log's last timestamp agrees with it to the second
+    # the runtime: the run slept SLEEP s; the log's last timestamp is a lower bound a few seconds short
     assert result.runtime_seconds is not None and SLEEP <= result.runtime_seconds < 60
     from_log = timing.from_log(local_world.backend.kernel_log(WORKFLOW_RUN))
-    assert from_log is not None and abs(from_log.seconds - result.runtime_seconds) <= timing.LOG_SLACK
+    assert from_log is not None and from_log.seconds <= result.runtime_seconds <= from_log.seconds + 5
     assert result.runtime_precision
     if shown.updates:  # the run may have ended before the first poll when other tests waited on it first
         assert shown.closed is not None and shown.closed.startswith("COMPLETE after")
