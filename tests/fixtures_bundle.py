@@ -39,6 +39,7 @@ class PackageIndex:
     local: Path  # kmt-local's folder (required by path)
     vcs: Path  # kmt-vcs's git repository
     uv_cache: Path
+    xdg_cache: Path  # the user cache folder (repacked tool wheels), shared by the session's tests
 
     def freeze_kwargs(self) -> dict:
         return {"find_links": [self.links], "no_index": True, "progress": False}
@@ -57,10 +58,11 @@ def _clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _build(uv: str, source: Path, out: Path, links: Path, cache: Path, *, sdist: bool, wheel: bool) -> None:
+def _build(uv: str, source: Path, out: Path, cache: Path, *, sdist: bool, wheel: bool) -> None:
+    """Publish a test package: with this interpreter's setuptools (no build env: fast), from a copy."""
     kinds = (["--sdist"] if sdist else []) + (["--wheel"] if wheel else [])
     subprocess.run(
-        [uv, "build", "-q", *kinds, "--no-index", "--find-links", str(links), "--python", sys.executable,
+        [uv, "build", "-q", *kinds, "--no-build-isolation", "--python", sys.executable,
          "--out-dir", str(out), "--cache-dir", str(cache), str(source)],
         check=True, env=_clean_env(),
     )  # fmt: skip
@@ -78,18 +80,18 @@ def bundle_index(tmp_path_factory: pytest.TempPathFactory) -> PackageIndex:
     repack_installed("packaging", links)
     work = root / "src"
     shutil.copytree(PACKAGES, work)
-    _build(uv, work / "kmt_alpha", links, links, cache, sdist=False, wheel=True)
-    _build(uv, work / "kmt_beta", links, links, cache, sdist=True, wheel=False)
-    _build(uv, work / "kmt_cext", links, links, cache, sdist=True, wheel=False)
-    _build(uv, work / "kmt_delta", links, links, cache, sdist=False, wheel=True)
+    _build(uv, work / "kmt_alpha", links, cache, sdist=False, wheel=True)
+    _build(uv, work / "kmt_beta", links, cache, sdist=True, wheel=False)
+    _build(uv, work / "kmt_cext", links, cache, sdist=True, wheel=False)
+    _build(uv, work / "kmt_delta", links, cache, sdist=False, wheel=True)
     for version in ("1.0", "2.0"):
         gamma = root / f"gamma-{version}"
         shutil.copytree(work / "kmt_gamma", gamma)
         for path in (gamma / "pyproject.toml", gamma / "kmt_gamma" / "__init__.py"):
             path.write_text(path.read_text().replace("@VERSION@", version))
-        _build(uv, gamma, links, links, cache, sdist=False, wheel=True)
+        _build(uv, gamma, links, cache, sdist=False, wheel=True)
     mac = root / "mac"
-    _build(uv, work / "kmt_mac", mac, links, cache, sdist=False, wheel=True)
+    _build(uv, work / "kmt_mac", mac, cache, sdist=False, wheel=True)
     subprocess.run(
         [sys.executable, "-m", "wheel", "tags", "--remove", "--python-tag", "cp312", "--abi-tag", "cp312",
          "--platform-tag", "macosx_11_0_arm64", str(next(mac.glob("*.whl")))],
@@ -99,16 +101,27 @@ def bundle_index(tmp_path_factory: pytest.TempPathFactory) -> PackageIndex:
         shutil.move(wheel, links / wheel.name)
     vcs = root / "kmt-vcs-repo"
     shutil.copytree(work / "kmt_vcs", vcs)
-    git = ["git", "-c", "user.email=test@example.com", "-c", "user.name=test", "-c", "init.defaultBranch=main"]
+    git = [
+        "git",
+        "-c",
+        "user.email=test@example.com",
+        "-c",
+        "user.name=test",
+        "-c",
+        "init.defaultBranch=main",
+    ]
     for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "kmt-vcs 0.7"]):
         subprocess.run([*git, *args], cwd=vcs, check=True, capture_output=True)
-    return PackageIndex(links=links, local=work / "kmt_local", vcs=vcs, uv_cache=cache)
+    return PackageIndex(
+        links=links, local=work / "kmt_local", vcs=vcs, uv_cache=cache, xdg_cache=root / "xdg-cache"
+    )
 
 
 @pytest.fixture
 def bundle_env(bundle_index: PackageIndex, monkeypatch: pytest.MonkeyPatch) -> PackageIndex:
-    """Per test: uv's cache shared across the session (builds of the test sdists are reused)."""
+    """Per test: uv's and the user cache shared across the session (builds and repacked wheels are reused)."""
     monkeypatch.setenv("UV_CACHE_DIR", str(bundle_index.uv_cache))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(bundle_index.xdg_cache))
     return bundle_index
 
 
@@ -126,6 +139,7 @@ def alpha_bundle(bundle_index: PackageIndex, tmp_path_factory: pytest.TempPathFa
             if name.startswith(("PIP_", "UV_", "KAGGLE_")):
                 mp.delenv(name)
         mp.setenv("UV_CACHE_DIR", str(bundle_index.uv_cache))
+        mp.setenv("XDG_CACHE_HOME", str(bundle_index.xdg_cache))
         freeze(["kmt-alpha"], dest=dest, **bundle_index.freeze_kwargs())
     return dest
 
@@ -170,7 +184,9 @@ def python312() -> str | None:
     candidates += sorted(str(p) for p in (Path.home() / ".pyenv" / "versions").glob("3.12*/bin/python3.12"))
     for candidate in candidates:
         if candidate and os.path.exists(candidate):
-            probe = subprocess.run([candidate, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, text=True)
+            probe = subprocess.run(
+                [candidate, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, text=True
+            )
             if probe.returncode == 0 and probe.stdout.strip() == "(3, 12)":
                 return candidate
     return None
@@ -183,5 +199,7 @@ def installed_in(python: Path, project: str) -> str | None:
         "try: print(m.version(sys.argv[1]))\n"
         "except m.PackageNotFoundError: print('')\n"
     )
-    out = subprocess.run([str(python), "-I", "-c", code, project], capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [str(python), "-I", "-c", code, project], capture_output=True, text=True, check=True
+    ).stdout.strip()
     return out or None

@@ -26,7 +26,7 @@ def make_tool_folder(root: Path) -> Path:
     (folder / "bin").mkdir(parents=True)
     (folder / "lib" / "deep").mkdir(parents=True)
     exe = folder / "bin" / "solve"
-    exe.write_text("#!/bin/sh\necho solved \"$@\"\n")
+    exe.write_text('#!/bin/sh\necho solved "$@"\n')
     exe.chmod(0o755)
     (folder / "lib" / "deep" / "data.txt").write_text("payload\n")
     (folder / "lib" / "data-link.txt").symlink_to("deep/data.txt")
@@ -70,11 +70,11 @@ def test_round_trip_keeps_exec_bits_and_symlinks(tmp_path: Path) -> None:
 def test_pack_refuses_links_that_point_outside(tmp_path: Path) -> None:
     folder = make_tool_folder(tmp_path)
     (folder / "escape").symlink_to("../../etc/passwd")
-    with pytest.raises(BundleError, match="escape.*outside"):
+    with pytest.raises(BundleError, match=r"escape.*outside"):
         pack_dir(folder, tmp_path)
     (folder / "escape").unlink()
     (folder / "absolute").symlink_to("/etc/passwd")
-    with pytest.raises(BundleError, match="absolute.*outside"):
+    with pytest.raises(BundleError, match=r"absolute.*outside"):
         pack_dir(folder, tmp_path)
 
 
@@ -92,7 +92,9 @@ def _hostile(path: Path, member: tarfile.TarInfo, data: bytes = b"") -> Path:
     "kind",
     ["dotdot", "absolute", "symlink-out", "symlink-absolute", "hardlink-out"],
 )
-def test_members_escaping_the_folder_are_rejected_before_anything_is_written(tmp_path: Path, kind: str) -> None:
+def test_members_escaping_the_folder_are_rejected_before_anything_is_written(
+    tmp_path: Path, kind: str
+) -> None:
     member = tarfile.TarInfo("x")
     data = b""
     if kind == "dotdot":

@@ -89,7 +89,9 @@ def test_progress_callback_sees_download_and_build(bundle_env: PackageIndex, tmp
 def test_base_snapshot_leaves_out_what_the_image_has(bundle_env: PackageIndex, tmp_path: Path) -> None:
     base = tmp_path / "kaggle-base.txt"
     base.write_text("# captured in a Kaggle notebook\nkmt-gamma==1.0\nnumpy==2.1.0+cu124\n")
-    with_base = freeze(["kmt-gamma", "kmt-alpha"], dest=tmp_path / "a", base=base, **bundle_env.freeze_kwargs())
+    with_base = freeze(
+        ["kmt-gamma", "kmt-alpha"], dest=tmp_path / "a", base=base, **bundle_env.freeze_kwargs()
+    )
     manifest = with_base.manifest
     assert manifest is not None
     shipped = {f.project for f in manifest.of_kind("wheel")}
@@ -150,12 +152,18 @@ def test_inside_kaggle_the_running_interpreter_is_target_and_base(
     # the compiled sdist builds for the running interpreter, which is the target
     cext = next(f for f in manifest.of_kind("wheel") if f.project == "kmt-cext")
     assert cext.filename.startswith("kmt_cext-1.0-cp311-cp311-linux_x86_64") or "cp3" in cext.filename
-    assert {"project": "packaging", "version": md.version("packaging"), "reason": f"the base has {md.version('packaging')}"} in manifest.left_out
+    assert {
+        "project": "packaging",
+        "version": md.version("packaging"),
+        "reason": f"the base has {md.version('packaging')}",
+    } in manifest.left_out
     assert "the running interpreter" in manifest.base["source"]
     assert "packaging" not in {f.project for f in manifest.of_kind("wheel")}
 
 
-def test_compiled_sdist_for_a_foreign_target_says_freeze_inside_kaggle(bundle_env: PackageIndex, tmp_path: Path) -> None:
+def test_compiled_sdist_for_a_foreign_target_says_freeze_inside_kaggle(
+    bundle_env: PackageIndex, tmp_path: Path
+) -> None:
     with pytest.raises(BundleError) as info:
         freeze(["kmt-cext"], dest=tmp_path / "deps", **bundle_env.freeze_kwargs())
     message = info.value.render()
@@ -166,7 +174,9 @@ def test_compiled_sdist_for_a_foreign_target_says_freeze_inside_kaggle(bundle_en
     assert leftovers(tmp_path) == []
 
 
-def test_direct_references_are_built_and_the_source_is_untouched(bundle_env: PackageIndex, tmp_path: Path) -> None:
+def test_direct_references_are_built_and_the_source_is_untouched(
+    bundle_env: PackageIndex, tmp_path: Path
+) -> None:
     before = sorted(p.name for p in bundle_env.local.rglob("*"))
     vcs = f"kmt-vcs @ git+file://{bundle_env.vcs}"
     result = freeze([str(bundle_env.local), vcs], dest=tmp_path / "deps", **bundle_env.freeze_kwargs())
@@ -177,18 +187,24 @@ def test_direct_references_are_built_and_the_source_is_untouched(bundle_env: Pac
     assert built["kmt-local"] == f"directory {bundle_env.local}"
     assert built["kmt-vcs"].startswith(f"git+file://{bundle_env.vcs}@")
     assert manifest.install_requirements == ["kmt-local==0.3", "kmt-vcs==0.7"]
-    assert sorted(p.name for p in bundle_env.local.rglob("*")) == before, "no build/ or egg-info in the user's folder"
+    assert sorted(p.name for p in bundle_env.local.rglob("*")) == before, (
+        "no build/ or egg-info in the user's folder"
+    )
 
 
 def test_requirement_files_and_dirs(bundle_env: PackageIndex, tmp_path: Path) -> None:
     reqs = tmp_path / "requirements.txt"
     (tmp_path / "more.txt").write_text("kmt-delta  # the dependency\n")
-    reqs.write_text(f"--find-links {bundle_env.links}\n-r more.txt\nkmt-gamma==1.0 ; python_version >= '3'\n\n")
+    reqs.write_text(
+        f"--find-links {bundle_env.links}\n-r more.txt\nkmt-gamma==1.0 ; python_version >= '3'\n\n"
+    )
     tool = tmp_path / "julia-depot"
     (tool / "bin").mkdir(parents=True)
     (tool / "bin" / "julia").write_text("#!/bin/sh\n")
     (tool / "bin" / "julia").chmod(0o755)
-    result = freeze(requirement_files=[reqs], dirs=[tool], dest=tmp_path / "deps", **bundle_env.freeze_kwargs())
+    result = freeze(
+        requirement_files=[reqs], dirs=[tool], dest=tmp_path / "deps", **bundle_env.freeze_kwargs()
+    )
     manifest = read_manifest(tmp_path / "deps")
     assert manifest.requirements == ["kmt-delta", "kmt-gamma==1.0 ; python_version >= '3'"]
     assert result.wheels == ["kmt-delta==1.0", "kmt-gamma==1.0"]
@@ -237,7 +253,9 @@ def test_conflict_hint_says_relax(bundle_env: PackageIndex, tmp_path: Path) -> N
 
 
 def test_foreign_platform_target_takes_only_its_wheels(bundle_env: PackageIndex, tmp_path: Path) -> None:
-    result = freeze(["kmt-mac"], platform="macosx_14_0_arm64", dest=tmp_path / "deps", **bundle_env.freeze_kwargs())
+    result = freeze(
+        ["kmt-mac"], platform="macosx_14_0_arm64", dest=tmp_path / "deps", **bundle_env.freeze_kwargs()
+    )
     assert result.wheels == ["kmt-mac==1.0"]
     assert "macosx_14_0_arm64" in result.target
     assert "no uv wheel" in result.installer or result.installer.startswith("pip")
@@ -282,7 +300,8 @@ def test_full_disk_leaves_nothing_half_written(bundle_env: PackageIndex, tmp_pat
     )
     env = {k: v for k, v in os.environ.items()}
     proc = subprocess.run(
-        ["unshare", "-rm", "sh", "-c", f"mount -t tmpfs -o size=1m tmpfs {small} && exec {sys.executable} -c \"$0\"", script],
+        ["unshare", "-rm", "sh", "-c",
+         f"mount -t tmpfs -o size=1m tmpfs {small} && exec {sys.executable} -c \"$0\"", script],
         capture_output=True, text=True, env=env, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
@@ -307,7 +326,11 @@ def test_hydra_from_pypi_installs_offline(tmp_path: Path, make_venv) -> None:
     code = f"import sys; from kaggle_magics.bundle.install_main import main; sys.exit(main({args!r}))"
     proc = subprocess.run(offline([sys.executable, "-c", code]), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    ran = subprocess.run([str(python), "-I", "-c", "import hydra, omegaconf; print(hydra.__version__)"], capture_output=True, text=True)
+    ran = subprocess.run(
+        [str(python), "-I", "-c", "import hydra, omegaconf; print(hydra.__version__)"],
+        capture_output=True,
+        text=True,
+    )
     assert ran.returncode == 0, ran.stderr
     assert installed_in(python, "antlr4-python3-runtime") is not None
     assert install([result.dest], python=python, progress=False).already_satisfied

@@ -4,6 +4,7 @@ everything is there, and the generated first cell working on an interpreter with
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -24,7 +25,9 @@ def attach(bundle: Path, input_root: Path, slug: str = "cmi-deps") -> Path:
     return copy_bundle(bundle, input_root / slug / bundle.name)
 
 
-def run_cell(python: Path, input_root: Path, sources: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cell(
+    python: Path, input_root: Path, sources: list[str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the generated first cell with ``python``, the network cut, as a stock image would."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "PYTHONPATH"))}
     env["KAGGLE_MAGICS_INPUT_ROOT"] = str(input_root)
@@ -51,7 +54,11 @@ def test_first_cell_installs_offline_into_an_interpreter_without_kaggle_magics(
     assert "uv 0.13" in first.stdout or "from the bundle" in first.stdout
 
     # imports and the console script work, with the network still cut
-    check = subprocess.run(offline([str(python), "-I", "-c", "import kmt_alpha; print(kmt_alpha.VALUE)"]), capture_output=True, text=True)
+    check = subprocess.run(
+        offline([str(python), "-I", "-c", "import kmt_alpha; print(kmt_alpha.VALUE)"]),
+        capture_output=True,
+        text=True,
+    )
     assert check.stdout.strip() == "alpha+beta", check.stderr
     script = python.parent / "kmt-alpha"
     ran = subprocess.run(offline([str(script)]), capture_output=True, text=True)
@@ -64,7 +71,10 @@ def test_first_cell_installs_offline_into_an_interpreter_without_kaggle_magics(
     elapsed = time.monotonic() - started
     assert second.returncode == 0, second.stderr
     assert "nothing to do, everything is already installed" in second.stdout
-    assert elapsed < 1.5, f"second run took {elapsed:.2f} s"  # a process start, a probe, no installer
+    # two interpreter starts and a probe, no installer (the in-process no-op is held to 1 s below); the margin
+    # is for a loaded 2-core machine
+    assert elapsed < 3.0, f"second run took {elapsed:.2f} s"
+    assert re.search(r"time +0\.\d\d s", second.stdout), second.stdout  # the work itself: under a second
 
 
 def test_second_install_is_a_fast_no_op(alpha_bundle: Path, make_venv) -> None:
@@ -86,18 +96,24 @@ def test_kaggle_target_bundle_installs_into_python_312(alpha_bundle: Path, make_
     venv = make_venv("venv312", python=python)
     result = install([alpha_bundle], python=venv, progress=False)
     assert result.python.startswith("Python 3.12")
-    out = subprocess.run([str(venv), "-I", "-c", "import kmt_alpha; print(kmt_alpha.VALUE)"], capture_output=True, text=True)
+    out = subprocess.run(
+        [str(venv), "-I", "-c", "import kmt_alpha; print(kmt_alpha.VALUE)"], capture_output=True, text=True
+    )
     assert out.stdout.strip() == "alpha+beta"
 
 
-def test_hash_mismatch_stops_before_anything_is_installed(alpha_bundle: Path, tmp_path: Path, make_venv) -> None:
+def test_hash_mismatch_stops_before_anything_is_installed(
+    alpha_bundle: Path, tmp_path: Path, make_venv
+) -> None:
     bundle = copy_bundle(alpha_bundle, tmp_path / "deps")
     wheel = bundle / "kmt_alpha-1.0-py3-none-any.whl"
     data = bytearray(wheel.read_bytes())
     data[len(data) // 2] ^= 0xFF  # same size, different content
     wheel.write_bytes(bytes(data))
     python = make_venv()
-    with pytest.raises(BundleError, match=r"kmt_alpha-1.0-py3-none-any.whl in .* is corrupted: sha256") as info:
+    with pytest.raises(
+        BundleError, match=r"kmt_alpha-1.0-py3-none-any.whl in .* is corrupted: sha256"
+    ) as info:
         install([bundle], python=python, progress=False)
     assert "nothing was installed" in (info.value.hint or "")
     assert installed_in(python, "kmt-alpha") is None
@@ -118,7 +134,9 @@ def test_missing_or_truncated_file_is_named(alpha_bundle: Path, tmp_path: Path, 
     assert installed_in(python, "kmt-alpha") is None
 
 
-def test_foreign_wheel_is_refused_naming_its_tags(bundle_env: PackageIndex, tmp_path: Path, make_venv) -> None:
+def test_foreign_wheel_is_refused_naming_its_tags(
+    bundle_env: PackageIndex, tmp_path: Path, make_venv
+) -> None:
     bundle = freeze(["kmt-mac", "kmt-delta"], platform="macosx_14_0_arm64", dest=tmp_path / "mac-deps",
                     **bundle_env.freeze_kwargs()).dest  # fmt: skip
     python = make_venv()
@@ -138,11 +156,15 @@ def test_no_bundle_found_says_what_the_input_root_holds(tmp_path: Path) -> None:
     (root / "titanic" / "train.csv").write_text("x\n")
     with pytest.raises(BundleError) as info:
         install(input_root=root, progress=False)
-    assert info.value.message == f"no bundle found under the input root {root} (it holds my-weights/, titanic/)"
+    assert (
+        info.value.message == f"no bundle found under the input root {root} (it holds my-weights/, titanic/)"
+    )
     assert "attach the notebook or dataset" in (info.value.hint or "")
     with pytest.raises(BundleError, match="it does not exist"):
         install(input_root=tmp_path / "nowhere", progress=False)
-    with pytest.raises(BundleError, match=r"me/cmi-deps: no bundle attached under .* \(it holds my-weights/, titanic/\)"):
+    with pytest.raises(
+        BundleError, match=r"me/cmi-deps: no bundle attached under .* \(it holds my-weights/, titanic/\)"
+    ):
         install(["me/cmi-deps"], input_root=root, progress=False)
     with pytest.raises(BundleError, match=r"titanic: no bundle in it .* it holds train.csv"):
         install([root / "titanic"], progress=False)
@@ -187,7 +209,9 @@ def test_what_is_already_satisfied_is_left_alone(bundle_env: PackageIndex, tmp_p
     assert upgrade.replaced == ["kmt-gamma 1.0 -> 2.0"]
 
 
-def test_left_out_package_missing_on_the_target_is_explained(bundle_env: PackageIndex, tmp_path: Path, make_venv) -> None:
+def test_left_out_package_missing_on_the_target_is_explained(
+    bundle_env: PackageIndex, tmp_path: Path, make_venv
+) -> None:
     base = tmp_path / "base.txt"
     base.write_text("kmt-beta==1.0\n")
     bundle = freeze(["kmt-alpha"], base=base, dest=tmp_path / "deps", **bundle_env.freeze_kwargs()).dest
@@ -221,7 +245,11 @@ def test_compiled_package_and_dirs_install_offline(
     proc = subprocess.run(offline([sys.executable, "-c", code]), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "kmt-cext==1.0" in proc.stdout and f"solver -> {dirs / 'solver'}" in proc.stdout
-    out = subprocess.run(offline([str(python), "-I", "-c", "import kmt_cext; print(kmt_cext.add(2, 3))"]), capture_output=True, text=True)
+    out = subprocess.run(
+        offline([str(python), "-I", "-c", "import kmt_cext; print(kmt_cext.add(2, 3))"]),
+        capture_output=True,
+        text=True,
+    )
     assert out.stdout.strip() == "5", out.stderr
     solved = subprocess.run([str(dirs / "solver" / "solve-link")], capture_output=True, text=True)
     assert solved.stdout.strip() == "solved"
@@ -234,7 +262,10 @@ def test_install_main_reports_errors_in_one_line(tmp_path: Path, capsys: pytest.
     code = install_main(["--input-root", str(tmp_path / "input")])
     err = capsys.readouterr().err
     assert code == 1
-    assert err.splitlines()[0] == f"error: no bundle found under the input root {tmp_path / 'input'} (it is empty)"
+    assert (
+        err.splitlines()[0]
+        == f"error: no bundle found under the input root {tmp_path / 'input'} (it is empty)"
+    )
     assert err.splitlines()[1].startswith("hint: attach")
 
 
@@ -248,7 +279,9 @@ def test_install_cell_is_plain_python_that_names_its_sources() -> None:
     assert install_cell_source() != source and "_sources = []" in install_cell_source()
 
 
-def test_bundle_without_uv_wheel_falls_back_to_pip_by_itself(alpha_bundle: Path, tmp_path: Path, make_venv, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bundle_without_uv_wheel_falls_back_to_pip_by_itself(
+    alpha_bundle: Path, tmp_path: Path, make_venv, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A bundle for a target uv has no wheel for still installs, through pip, when no uv is around."""
     import kaggle_magics.bundle.resolve as resolve
 

@@ -4,7 +4,8 @@ Kaggle unpacks ``.zip``, ``.tar``, ``.tar.gz`` (and similar) files uploaded in d
 loses its exec bits. A folder such as a Julia depot or a compiled solver is therefore shipped as a gzipped tar
 whose name ends in :data:`ARCHIVE_SUFFIX`, which no unpacker recognises, and unpacked by us on the other side
 with :mod:`tarfile`'s ``data`` filter: modes and relative symlinks are kept, and a member that would land
-outside the folder (absolute path, ``..``, a link pointing out) stops the unpacking before anything is written.
+outside the folder (absolute path, ``..``, a link pointing out) stops the unpacking before anything is
+written.
 """
 
 from __future__ import annotations

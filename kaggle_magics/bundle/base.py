@@ -53,7 +53,7 @@ class BaseSnapshot(Result):
             return have == version
 
     def preferences(self) -> dict[str, str]:
-        """Versions to prefer when resolving: the public part (an index has ``2.6.0``, not ``2.6.0+cu124``)."""
+        """Versions to prefer when resolving: public parts (an index has ``2.6.0``, not ``2.6.0+cu124``)."""
         out = {}
         for name, version in self.packages.items():
             try:

@@ -1,4 +1,4 @@
-"""Turning what is not a wheel (sdists, local folders, VCS checkouts, archive URLs) into wheels at freeze time.
+"""Turning what is not a wheel (sdists, local folders, VCS checkouts, archives) into wheels at freeze time.
 
 An offline install cannot build anything (the build backend would have to come from an index), so every
 source is built here, with this interpreter, in an isolated build environment fed from the same index
@@ -26,12 +26,16 @@ FREEZE_ON_KAGGLE = (
 )
 
 
-def build_wheel(uv: str, pin: Pin, source: Path | None, out_dir: Path, index: IndexOptions, work: Path) -> Path:
+def build_wheel(
+    uv: str, pin: Pin, source: Path | None, out_dir: Path, index: IndexOptions, work: Path
+) -> Path:
     """Build one wheel for ``pin`` into ``out_dir``; ``source`` is its sdist or archive when fetched."""
     scratch = Path(tempfile.mkdtemp(prefix=f"build-{pin.project}-", dir=work))
     built = scratch / "wheel"
     built.mkdir()
-    what = f"cannot build {pin.project} {pin.version or ''} ({pin.describe_source()}) into a wheel".replace("  ", " ")
+    what = f"cannot build {pin.project} {pin.version or ''} ({pin.describe_source()}) into a wheel".replace(
+        "  ", " "
+    )
     try:
         if pin.vcs is not None:
             vcs = pin.vcs
@@ -44,12 +48,15 @@ def build_wheel(uv: str, pin: Pin, source: Path | None, out_dir: Path, index: In
             if pin.directory is not None:
                 # Build from a copy: setuptools writes build/ and *.egg-info into the tree it builds.
                 tree = scratch / "src"
-                shutil.copytree(pin.directory, tree, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+                shutil.copytree(
+                    pin.directory, tree, symlinks=True, ignore=shutil.ignore_patterns("__pycache__")
+                )
                 source = tree
             if source is None:
                 raise BundleError(f"{pin.project}: nothing to build from")
             cmd = [uv, "build", "--wheel", "--quiet", "--no-config", "--no-python-downloads",
-                   "--python", sys.executable, "--out-dir", str(built), *index.uv_args(), str(source)]  # fmt: skip
+                   "--python", sys.executable, "--out-dir", str(built), *index.uv_args(),
+                   str(source)]  # fmt: skip
         try:
             run(cmd, what=what, env=isolated_env(), cwd=scratch)
         except ToolFailed as exc:

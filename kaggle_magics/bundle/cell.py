@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from .manifest import MANIFEST_NAME
 
-_TEMPLATE = '''\
+_TEMPLATE = """\
 # Install the attached dependency bundles offline (kaggle-magics bundle installer; needs no internet).
 import glob, importlib, os, subprocess, sys
 
@@ -40,9 +40,14 @@ for _dir in _found:
         break
 if not _tools:
     _held = sorted(os.listdir(_root)) if os.path.isdir(_root) else "nothing (it does not exist)"
-    raise RuntimeError(f"no kaggle-magics bundle under {{_root}} (it holds {{_held}}): attach the deps notebook or dataset")
+    raise RuntimeError(
+        f"no kaggle-magics bundle under {{_root}} (it holds {{_held}}): attach the deps notebook or dataset"
+    )
 # sys.path[0] (the working folder) is replaced by the two wheels: nothing else named kaggle_magics can win
-_boot = f"import sys; sys.path[:1] = {{_tools!r}}; from kaggle_magics.bundle.install_main import main; sys.exit(main())"
+_boot = (
+    f"import sys; sys.path[:1] = {{_tools!r}}; "
+    "from kaggle_magics.bundle.install_main import main; sys.exit(main())"
+)
 _cmd = [sys.executable, "-c", _boot, "--input-root", _root]
 for _source in _sources:
     _cmd += ["--from", _source]
@@ -50,9 +55,10 @@ _proc = subprocess.run(_cmd, capture_output=True, text=True)
 print(_proc.stdout, end="")
 print(_proc.stderr, end="", file=sys.stderr)
 if _proc.returncode:
-    raise RuntimeError("offline install of the dependency bundles failed: " + (_proc.stderr.strip().splitlines() or ["?"])[0])
+    _why = (_proc.stderr.strip().splitlines() or ["?"])[0]
+    raise RuntimeError("offline install of the dependency bundles failed: " + _why)
 importlib.invalidate_caches()
-'''
+"""
 
 
 def install_cell_source(sources: list[str] | None = None) -> str:

@@ -39,7 +39,9 @@ def fetch_all(
             raise
 
 
-def fetch_one(artifact: Artifact, dest_dir: Path, stage: Stage, reuse: dict[str, Path]) -> tuple[Path, str, int]:
+def fetch_one(
+    artifact: Artifact, dest_dir: Path, stage: Stage, reuse: dict[str, Path]
+) -> tuple[Path, str, int]:
     out = Path(dest_dir) / artifact.filename
     part = out.with_name(f".{out.name}.part")
     try:
@@ -97,5 +99,7 @@ def _download(url: str, dest: Path, stage: Stage) -> tuple[str, int]:
     except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
         dest.unlink(missing_ok=True)
         reason = getattr(exc, "reason", exc)
-        raise BundleError(f"cannot download {url}: {reason}", hint="check the network, then freeze again") from None
+        raise BundleError(
+            f"cannot download {url}: {reason}", hint="check the network, then freeze again"
+        ) from None
     return digest.hexdigest(), size

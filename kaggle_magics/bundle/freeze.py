@@ -103,8 +103,9 @@ def freeze(
 
     Defaults: inside Kaggle, the running interpreter is the target, its installed packages the base, and the
     bundle goes to ``<working dir>/kaggle_deps`` (the notebook's output); elsewhere the target is CPython
-    ``runtime.KAGGLE_PYTHON`` on ``runtime.KAGGLE_PLATFORM``, there is no base unless ``base`` names a snapshot,
-    and the bundle goes to ``./kaggle_deps``. ``no_index`` with ``find_links`` freezes without any index.
+    ``runtime.KAGGLE_PYTHON`` on ``runtime.KAGGLE_PLATFORM``, there is no base unless ``base`` names a
+    snapshot, and the bundle goes to ``./kaggle_deps``. ``no_index`` with ``find_links`` freezes without any
+    index.
     """
     started = time.monotonic()
     if isinstance(requirements, str):
@@ -112,12 +113,16 @@ def freeze(
     reqs = [r.strip() for r in requirements if r and r.strip()]
     files = [Path(f) for f in requirement_files]
     if not reqs and not files and not dirs:
-        raise BundleError("nothing to freeze", hint="name requirements, a requirements file (-r) or --dir PATH")
+        raise BundleError(
+            "nothing to freeze", hint="name requirements, a requirements file (-r) or --dir PATH"
+        )
     check_requirements(reqs)
     written = reqs + read_requirement_files(files)
     inside = runtime.in_kaggle()
     target = _choose_target(python_version, platform, inside)
-    dest_path = Path(dest) if dest else (runtime.working_dir() / DEFAULT_DEST if inside else Path(DEFAULT_DEST))
+    dest_path = (
+        Path(dest) if dest else (runtime.working_dir() / DEFAULT_DEST if inside else Path(DEFAULT_DEST))
+    )
     dest_path = dest_path.expanduser().absolute()
     _check_dest(dest_path)
     snapshot = _choose_base(base, no_base, target)
@@ -156,7 +161,7 @@ def freeze(
     )
 
 
-def _workdir(dest: Path):  # noqa: ANN202 - a context manager
+def _workdir(dest: Path):
     import tempfile
 
     return tempfile.TemporaryDirectory(prefix=f"kaggle-magics-freeze-{dest.name}-")
@@ -196,7 +201,14 @@ def _freeze_into(
         tools_dir = work / "tools"
         tools_dir.mkdir()
         tools_future = pool.submit(
-            gather_tools, tools_dir, target, uv, index, work, progress.stage("tools", None, desc="tools"), notes
+            gather_tools,
+            tools_dir,
+            target,
+            uv,
+            index,
+            work,
+            progress.stage("tools", None, desc="tools"),
+            notes,
         )
         total = sum((a.size or 0) for _, a in wheel_jobs) + sum((a.size or 0) for _, a in source_jobs if a)
         with progress.stage("download", total or None, unit="B", desc="download") as stage:
@@ -204,8 +216,10 @@ def _freeze_into(
             sources_dir = work / "sources"
             sources_dir.mkdir()
             fetched_sources = fetch_all([a for _, a in source_jobs if a is not None], sources_dir, stage)
-        for (pin, artifact), (path, digest, size) in zip(wheel_jobs, fetched):
-            entries.append(_wheel_entry(path, digest, size, target, origin="index" if artifact.url else "find-links"))
+        for (_pin, artifact), (path, digest, size) in zip(wheel_jobs, fetched, strict=True):
+            entries.append(
+                _wheel_entry(path, digest, size, target, origin="index" if artifact.url else "find-links")
+            )
         located = iter(fetched_sources)
         with progress.stage("build", len(source_jobs), desc="build from source") as stage:
             for pin, artifact in source_jobs:
@@ -213,8 +227,12 @@ def _freeze_into(
                 path = build_wheel(uv, pin, source, out, index, work)
                 wheel = check_built_fits(path, pin, target)
                 digest, size = sha256_file(path)
-                entries.append(_wheel_entry(path, digest, size, target, origin=f"built from {pin.describe_source()}"))
-                built.append({"project": wheel.project, "version": wheel.version, "source": pin.describe_source()})
+                entries.append(
+                    _wheel_entry(path, digest, size, target, origin=f"built from {pin.describe_source()}")
+                )
+                built.append(
+                    {"project": wheel.project, "version": wheel.version, "source": pin.describe_source()}
+                )
                 stage.advance()
         tools = tools_future.result()
 
@@ -228,7 +246,11 @@ def _freeze_into(
         path = out / tool.path.name
         shutil.move(str(tool.path), path)
         digest, size = sha256_file(path)
-        entries.append(BundleFile(path.name, "tool", digest, size, wheel.project, wheel.version, wheel.tag_strings, tool.role))
+        entries.append(
+            BundleFile(
+                path.name, "tool", digest, size, wheel.project, wheel.version, wheel.tag_strings, tool.role
+            )
+        )
 
     with progress.stage("pack", len(dir_paths), desc="pack dirs") as stage:
         for folder in dir_paths:
@@ -301,7 +323,11 @@ def _resolve(
         )  # fmt: skip
     kept_names = {p.project for p in kept}
     left_out = [
-        {"project": p.project, "version": p.version or "", "reason": f"the base has {snapshot.version_of(p.project)}"}
+        {
+            "project": p.project,
+            "version": p.version or "",
+            "reason": f"the base has {snapshot.version_of(p.project)}",
+        }
         for p in provided
     ]
     left_out += [
@@ -351,7 +377,9 @@ def _check_fits(filename: str, target: Target) -> WheelName:
 
 def _wheel_entry(path: Path, digest: str, size: int, target: Target, origin: str) -> BundleFile:
     wheel = _check_fits(path.name, target)
-    return BundleFile(path.name, "wheel", digest, size, wheel.project, wheel.version, wheel.tag_strings, origin=origin)
+    return BundleFile(
+        path.name, "wheel", digest, size, wheel.project, wheel.version, wheel.tag_strings, origin=origin
+    )
 
 
 def _choose_target(python_version: str | None, platform: str | None, inside: bool) -> Target:
@@ -389,7 +417,9 @@ def _check_dirs(dirs: list[str | os.PathLike[str]] | tuple[str | os.PathLike[str
             raise BundleError(f"--dir {item}: not a folder", hint="pass the path of an existing directory")
         name = archive_name(path)
         if name in names:
-            raise BundleError(f"--dir {item} and {names[name]} have the same name {name!r}", hint="rename one")
+            raise BundleError(
+                f"--dir {item} and {names[name]} have the same name {name!r}", hint="rename one"
+            )
         names[name] = path
         check_outward_links(path)
         paths.append(path)
@@ -409,12 +439,14 @@ def _write_readme(out: Path, manifest: Manifest) -> None:
     target = manifest.target
     lines = [
         f"Offline dependency bundle {manifest.name!r} made by {manifest.created_by} on {manifest.created}.",
-        f"Target: Python {target.get('python_version')} {target.get('platform') or target.get('interpreter')}.",
+        f"Target: Python {target.get('python_version')} "
+        f"{target.get('platform') or target.get('interpreter')}.",
         "",
         "Install it in a notebook with no internet (kaggle-magics need not be installed):",
         "    import glob, os, subprocess, sys",
-        "    tools = sorted(glob.glob('<this folder>/kaggle_magics-*.whl') + glob.glob('<this folder>/packaging-*.whl'))",
-        "    subprocess.run([sys.executable, '-m', 'kaggle_magics.bundle.install_main', '--from', '<this folder>'],",
+        "    d = '<this folder>'",
+        "    tools = glob.glob(d + '/kaggle_magics-*.whl') + glob.glob(d + '/packaging-*.whl')",
+        "    subprocess.run([sys.executable, '-m', 'kaggle_magics.bundle.install_main', '--from', d],",
         "                   env={**os.environ, 'PYTHONPATH': ':'.join(tools)}, check=True)",
         "or, with kaggle-magics installed: %kaggle_install --from <this folder>",
         "",

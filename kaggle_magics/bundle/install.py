@@ -1,10 +1,11 @@
-"""``install``: install attached bundles offline into an interpreter, verified first, fast, and only if needed.
+"""``install``: install attached bundles offline into an interpreter: verified first, fast, only if needed.
 
 Order of work, so that a bad bundle changes nothing and a second run costs nothing:
 
 1. find the bundles (given folders, ``owner/slug`` under the input root, or every bundle under it);
 2. ask the target interpreter (a clean subprocess) whether the bundles' requirements are already met,
-   following installed dependencies with its own markers: if they are, stop here (a no-op well under a second);
+   following installed dependencies with its own markers: if they are, stop here (a no-op, well under a
+   second);
 3. check every file: present, sha256 and size as the manifest says, and every wheel fits the interpreter's
    tags; any failure stops before anything is installed;
 4. install with uv (its binary taken from the bundle's uv wheel; ``--offline --no-index``, cache on the same
@@ -90,8 +91,8 @@ def install(
     installer: str | None = None,
     progress: ProgressArg = None,
 ) -> InstallResult:
-    """Install the bundles ``sources`` (folders or ``owner/slug`` attached under the input root; default: every
-    bundle under the input root) into ``python`` (default: this interpreter), offline.
+    """Install the bundles ``sources`` (folders, or ``owner/slug`` attached under the input root; default:
+    every bundle under the input root) into ``python`` (default: this interpreter), offline.
 
     ``requirements`` installs only these (from the bundles) instead of everything the bundles were frozen for.
     Packed folders are unpacked under ``dirs_dest`` (default ``$TMPDIR/kaggle-dirs``), one folder per name.
@@ -112,7 +113,9 @@ def install(
     archives = [(m, f) for m in bundles for f in m.of_kind("dir")]
     pending = [(m, f) for m, f in archives if not _unpacked(dirs_root / archive_name(f.filename), f.sha256)]
     result = InstallResult(python=label, bundles=[str(m.folder) for m in bundles])
-    result.dirs = [f"{archive_name(f.filename)} -> {dirs_root / archive_name(f.filename)}" for _, f in archives]
+    result.dirs = [
+        f"{archive_name(f.filename)} -> {dirs_root / archive_name(f.filename)}" for _, f in archives
+    ]
     if not info["unsatisfied"] and not pending:
         result.already_satisfied = True
         result.seconds = time.monotonic() - started
@@ -125,7 +128,11 @@ def install(
             _install_packages(bundles, reqs, exe, info, installer, result)
         with progress_.stage("unpack", len(pending), desc="unpack dirs") as stage:
             for manifest, item in pending:
-                unpack_archive(manifest.folder / item.filename, dirs_root / archive_name(item.filename), stamp=item.sha256)
+                unpack_archive(
+                    manifest.folder / item.filename,
+                    dirs_root / archive_name(item.filename),
+                    stamp=item.sha256,
+                )
                 stage.advance()
     except OSError as exc:
         if is_disk_full(exc):
@@ -160,7 +167,7 @@ def locate_bundles(sources: list[str | os.PathLike[str]], root: Path) -> list[Ma
             found = find_manifests(path)
             if not found:
                 raise BundleError(
-                    f"{source}: no bundle in it ({MANIFEST_NAME} not found; it holds {describe_folder(path)})",
+                    f"{source}: no bundle in it ({MANIFEST_NAME} not found; {describe_folder(path)})",
                     hint="pass the folder a freeze wrote (or the attached input that holds it)",
                 )
         elif _HANDLE.match(str(source)):
@@ -168,7 +175,8 @@ def locate_bundles(sources: list[str | os.PathLike[str]], root: Path) -> list[Ma
             if not found:
                 raise BundleError(
                     f"{source}: no bundle attached under {root} ({describe_folder(root)})",
-                    hint=f"attach {source} to the notebook (kernel_sources or dataset_sources), or pass its folder",
+                    hint=f"attach {source} to the notebook (kernel_sources or dataset_sources), "
+                    "or pass its folder",
                 )
         else:
             raise BundleError(f"--from {source}: no such folder", hint="pass a bundle folder or owner/slug")
@@ -179,7 +187,12 @@ def locate_bundles(sources: list[str | os.PathLike[str]], root: Path) -> list[Ma
 def _attached(handle: str, root: Path) -> list[Path]:
     """Where Kaggle may have put the input ``owner/slug[/version]`` (its layout under the root varies)."""
     owner, slug = handle.split("/")[:2]
-    candidates = [root / slug, root / owner / slug, root / "notebooks" / owner / slug, root / "datasets" / owner / slug]
+    candidates = [
+        root / slug,
+        root / owner / slug,
+        root / "notebooks" / owner / slug,
+        root / "datasets" / owner / slug,
+    ]
     out = [c for c in candidates if c.is_dir()]
     if not out and root.is_dir():
         for dirpath, dirnames, _files in os.walk(root):
@@ -216,7 +229,7 @@ def _unpacked(folder: Path, sha256: str) -> bool:
 
 # -- verification ----------------------------------------------------------------------------------------
 def verify(bundles: list[Manifest], tags: list[str], label: str, progress: Progress | None = None) -> int:
-    """Check every file of every bundle (presence, size, sha256) and every wheel's tags; raise on the first bad."""
+    """Check every file of every bundle (presence, size, sha256) and every wheel's tags; stop at a bad one."""
     accepted = tag_priorities(tags)
     items: list[tuple[Manifest, BundleFile]] = [(m, f) for m in bundles for f in m.files]
     for manifest, item in items:
@@ -254,7 +267,8 @@ def verify(bundles: list[Manifest], tags: list[str], label: str, progress: Progr
         for manifest, item, value in pool.map(digest, items):
             if value != item.sha256:
                 raise BundleError(
-                    f"{item.filename} in {manifest.folder} is corrupted: sha256 {value}, the manifest says {item.sha256}",
+                    f"{item.filename} in {manifest.folder} is corrupted: sha256 {value}, "
+                    f"the manifest says {item.sha256}",
                     hint="nothing was installed; attach an intact copy of the bundle, or freeze it again",
                 )
     return len(items)
@@ -262,7 +276,12 @@ def verify(bundles: list[Manifest], tags: list[str], label: str, progress: Progr
 
 # -- installing ------------------------------------------------------------------------------------------
 def _install_packages(
-    bundles: list[Manifest], reqs: list[str], exe: str, info: dict, preference: str | None, result: InstallResult
+    bundles: list[Manifest],
+    reqs: list[str],
+    exe: str,
+    info: dict,
+    preference: str | None,
+    result: InstallResult,
 ) -> None:
     folders = [str(m.folder) for m in bundles]
     links = [arg for folder in folders for arg in ("--find-links", folder)]
@@ -270,16 +289,20 @@ def _install_packages(
         scratch = Path(scratch_s)
         uv, uv_label = (None, None) if preference == "pip" else _find_installer(bundles, scratch)
         if preference == "uv" and uv is None:
-            raise BundleError("no uv to install with: the bundle has no uv wheel for this machine and none is here")
+            raise BundleError(
+                "no uv to install with: the bundle has no uv wheel for this machine and none is here"
+            )
         if uv is not None:
             cache = scratch / "cache"
             same_fs = _same_device(scratch, Path(info["purelib"]))
-            cmd = [uv, "pip", "install", "--python", exe, "--offline", "--no-index", "--no-config", "--no-build",
-                   "--no-python-downloads", "--quiet", "--cache-dir", str(cache),
+            cmd = [uv, "pip", "install", "--python", exe, "--offline", "--no-index", "--no-config",
+                   "--no-build", "--no-python-downloads", "--quiet", "--cache-dir", str(cache),
                    "--link-mode", "hardlink" if same_fs else "copy", *links, *reqs]  # fmt: skip
             result.installer = uv_label
         else:
-            base = [exe, "-m", "pip"] if info.get("has_pip") else [sys.executable, "-m", "pip", "--python", exe]
+            base = (
+                [exe, "-m", "pip"] if info.get("has_pip") else [sys.executable, "-m", "pip", "--python", exe]
+            )
             cmd = [*base, "install", "--isolated", "--no-index", "--only-binary=:all:", "--no-compile",
                    "--disable-pip-version-check", "--no-input", "--quiet", *links, *reqs]  # fmt: skip
             result.installer = "pip (no uv available)"
@@ -291,7 +314,9 @@ def _install_packages(
     after_info = probe(exe, reqs)
     after = after_info["installed"]
     result.installed = sorted(f"{n}=={v}" for n, v in after.items() if before.get(n) != v)
-    result.replaced = sorted(f"{n} {before[n]} -> {after[n]}" for n in after if n in before and before[n] != after[n])
+    result.replaced = sorted(
+        f"{n} {before[n]} -> {after[n]}" for n in after if n in before and before[n] != after[n]
+    )
     if after_info["unsatisfied"]:
         result.notes.append("still unmet after installing: " + ", ".join(after_info["unsatisfied"]))
 
@@ -299,7 +324,8 @@ def _install_packages(
 def _install_hint(output: str) -> str:
     if "not found in the provided package locations" in output or "No matching distribution" in output:
         return (
-            "the bundle lacks a package this interpreter does not have: it was left out as present in the base, "
+            "the bundle lacks a package this interpreter does not have: it was left out as present in the "
+            "base, "
             "or it was never frozen; freeze with --no-base (or a base snapshot of this very image)"
         )
     return "nothing was changed if the installer stopped before writing; see its message above"
@@ -342,7 +368,10 @@ def _find_installer(bundles: list[Manifest], scratch: Path) -> tuple[str | None,
 def _extract_uv(wheel: Path, scratch: Path) -> Path | None:
     name = "uv.exe" if os.name == "nt" else "uv"
     with zipfile.ZipFile(wheel) as archive:
-        member = next((m for m in archive.namelist() if re.fullmatch(rf"[^/]+\.data/scripts/{re.escape(name)}", m)), None)
+        member = next(
+            (m for m in archive.namelist() if re.fullmatch(rf"[^/]+\.data/scripts/{re.escape(name)}", m)),
+            None,
+        )
         if member is None:
             return None
         out = scratch / name

@@ -2,7 +2,8 @@
 
 This is what a submission notebook's first cell runs on a stock Kaggle image, where kaggle-magics is not
 installed: the cell puts the bundle's own kaggle-magics and packaging wheels first on ``sys.path`` of a new
-process and calls :func:`main`, so no IPython magic and no index is needed. ``main(argv)`` returns an exit code (0 ok, 1 failed).
+process and calls :func:`main`, so no IPython magic and no index is needed. ``main(argv)`` returns an exit
+code (0 ok, 1 failed).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("requirements", nargs="*", metavar="REQ", help="install only these from the bundles")
     parser.add_argument(
         "--from", dest="sources", action="append", default=[], metavar="DIR|owner/slug",
-        help="a bundle folder, or an attached notebook/dataset; repeatable (default: every bundle under the input root)",
+        help="a bundle folder, or an attached notebook/dataset; repeatable "
+        "(default: every bundle under the input root)",
     )  # fmt: skip
     parser.add_argument("--python", help="install into this interpreter (default: the one running this)")
     parser.add_argument("--input-root", help="where attached inputs are (default /kaggle/input)")

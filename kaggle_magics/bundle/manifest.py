@@ -88,7 +88,8 @@ class Manifest:
         data = asdict(self)
         data.pop("path")
         order = ["format", "format_version", "name", "created", "created_by", "target", "requirements",
-                 "install_requirements", "base", "left_out", "built_from_source", "notes", "files"]  # fmt: skip
+                 "install_requirements", "base", "left_out", "built_from_source", "notes",
+                 "files"]  # fmt: skip
         return json.dumps({k: data[k] for k in order}, indent=1) + "\n"
 
     def write(self, folder: Path) -> Path:
@@ -113,13 +114,16 @@ def read_manifest(folder: str | os.PathLike[str]) -> Manifest:
         raise BundleError(f"{path}: not a kaggle-magics bundle manifest")
     if data.get("format_version") != FORMAT_VERSION:
         raise BundleError(
-            f"{path}: bundle format {data.get('format_version')!r}, this kaggle-magics reads {FORMAT_VERSION}",
+            f"{path}: bundle format {data.get('format_version')!r}, "
+            f"this kaggle-magics reads {FORMAT_VERSION}",
             hint="freeze it again with this version, or install with the kaggle-magics wheel it carries",
         )
     where = str(path)
     try:
         files = [BundleFile.from_dict(item, where) for item in data.get("files", [])]
-        fields_ = {k: data[k] for k in Manifest.__dataclass_fields__ if k in data and k not in ("files", "path")}
+        fields_ = {
+            k: data[k] for k in Manifest.__dataclass_fields__ if k in data and k not in ("files", "path")
+        }
         manifest = Manifest(**fields_, files=files, path=folder)
     except (TypeError, AttributeError) as exc:
         raise BundleError(f"{path}: malformed manifest ({exc})", hint="freeze the bundle again") from None

@@ -50,13 +50,13 @@ def unsatisfied(requirements, env):
             missing.append(str(req))
             continue
         if req.specifier and not req.specifier.contains(dist.version, prereleases=True):
-            missing.append("{} (has {})".format(req, dist.version))
+            missing.append(f"{req} (has {dist.version})")
             continue
         key = (name, tuple(sorted(req.extras)))
         if key in seen:
             continue
         seen.add(key)
-        wanted = ("",) + tuple(sorted(canonicalize_name(e) for e in req.extras))
+        wanted = ("", *sorted(canonicalize_name(e) for e in req.extras))
         for line in dist.requires or ():
             try:
                 todo.append((Requirement(line), wanted))
@@ -78,7 +78,7 @@ def probe(requirements, packaging_path=None):
         import packaging.specifiers
         import packaging.tags
         import packaging.utils
-        import packaging.version  # noqa: F401
+        import packaging.version
     finally:
         if packaging_path and packaging_path in sys.path:
             sys.path.remove(packaging_path)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, Union
+from typing import Any
 
-ProgressCallback = Callable[[str, int, Union[int, None]], None]
-ProgressArg = Union[ProgressCallback, bool, None]
+ProgressCallback = Callable[[str, int, int | None], None]
+ProgressArg = ProgressCallback | bool | None
 
 
 class Stage:
@@ -67,5 +67,7 @@ class Progress:
         self.callback: ProgressCallback | None = progress if callable(progress) else None
         self.use_tqdm = progress is None or progress is True
 
-    def stage(self, name: str, total: int | None = None, *, unit: str = "it", desc: str | None = None) -> Stage:
+    def stage(
+        self, name: str, total: int | None = None, *, unit: str = "it", desc: str | None = None
+    ) -> Stage:
         return Stage(self, name, total, unit, desc or name)

@@ -4,7 +4,8 @@ uv resolves for a foreign target (``--python-version`` / ``--python-platform``) 
 packages that exist only as sdists, and writes a PEP 751 lock (``pylock.toml``) that names, for each package,
 the wheel files that fit the target with their URL, size and sha256, or the sdist / directory / VCS source to
 build. Versions a base image has are passed as preferences (a prior lock file, which uv honours as such);
-packages the base provides are then excluded (``--excludes``) so that their own dependencies are not pulled in.
+packages the base provides are then excluded (``--excludes``) so that their own dependencies are not pulled
+in.
 """
 
 from __future__ import annotations
@@ -90,7 +91,11 @@ class Pin:
         if self.directory is not None:
             return f"directory {self.directory}"
         if self.vcs is not None:
-            return f"{self.vcs.get('type', 'vcs')}+{self.vcs.get('url')}@{self.vcs.get('commit-id', '')}".rstrip("@")
+            return (
+                f"{self.vcs.get('type', 'vcs')}+{self.vcs.get('url')}@{self.vcs.get('commit-id', '')}".rstrip(
+                    "@"
+                )
+            )
         if self.archive is not None:
             return f"archive {self.archive.location}"
         if self.sdist is not None:
@@ -128,7 +133,8 @@ def require_uv() -> str:
     version = uv_version(uv)
     if version and version < MIN_UV:
         raise BundleError(
-            f"uv {'.'.join(map(str, version))} at {uv} is too old to freeze (needs {'.'.join(map(str, MIN_UV))}+)",
+            f"uv {'.'.join(map(str, version))} at {uv} is too old to freeze "
+            f"(needs {'.'.join(map(str, MIN_UV))}+)",
             hint="pip install -U uv",
         )
     return uv
@@ -257,11 +263,17 @@ def compile_lock(
 def _explain(exc: ToolFailed) -> BundleError:
     text = exc.output
     message = exc.message.replace("╰─▶", "").replace("│", "")
-    message = re.sub(r"No solution found when resolving dependencies( for split \([^)]*\))?:?\s*(cause:\s*)?", "", message)
+    message = re.sub(
+        r"No solution found when resolving dependencies( for split \([^)]*\))?:?\s*(cause:\s*)?", "", message
+    )
     message = " ".join(message.replace(" hint: ", "; ").split())
     if "not found in the package registry" in text or "not found in the provided package locations" in text:
         hint = "check the name (and version) on the index, or the --index-url / --find-links you passed"
-    elif "matching platform tag" in text or "matching Python ABI tag" in text or "matching Python implementation" in text:
+    elif (
+        "matching platform tag" in text
+        or "matching Python ABI tag" in text
+        or "matching Python implementation" in text
+    ):
         hint = f"the index has no wheel of it for the target: pick another version, or {_ON_KAGGLE}"
     elif "Failed to build" in text or "Failed to download and build" in text:
         hint = f"a source distribution failed to build while reading its metadata; or {_ON_KAGGLE}"
@@ -272,7 +284,9 @@ def _explain(exc: ToolFailed) -> BundleError:
     return BundleError(message, hint=hint)
 
 
-_ON_KAGGLE = "freeze inside a Kaggle notebook (internet on), where it resolves and builds for Kaggle's own Python"
+_ON_KAGGLE = (
+    "freeze inside a Kaggle notebook (internet on), where it resolves and builds for Kaggle's own Python"
+)
 
 
 def _toml_load(path: Path) -> dict:

@@ -172,7 +172,9 @@ def _packaging_path() -> str:
     return str(Path(packaging.__file__).parent.parent)
 
 
-def probe(python: str | os.PathLike[str] | None = None, requirements: list[str] | tuple[str, ...] = ()) -> dict:
+def probe(
+    python: str | os.PathLike[str] | None = None, requirements: list[str] | tuple[str, ...] = ()
+) -> dict:
     """Ask an interpreter (default: this one, in a clean subprocess) what it accepts and what it has."""
     exe = str(python or sys.executable)
     request = json.dumps({"requirements": list(requirements), "packaging_path": _packaging_path()})

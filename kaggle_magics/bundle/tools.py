@@ -3,13 +3,15 @@
 kaggle-magics and packaging are pure Python: the install cell puts them on ``sys.path`` as zip files. uv's
 wheel holds a binary for one platform: it is taken from this machine's uv when its tags fit the target, else
 fetched from the index for the target; when neither works, the bundle installs with pip (slower) and says so.
-Repacked wheels are kept for the life of the process, so freezing again does not compress uv's binary again.
+Repacked wheels are cached in the user's cache folder (keyed by the installed files' RECORD), so freezing
+again does not compress uv's 40 MB binary again.
 """
 
 from __future__ import annotations
 
-import atexit
+import hashlib
 import importlib.metadata as md
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -22,9 +24,6 @@ from .resolve import IndexOptions, compile_lock
 from .target import Target
 from .wheels import WheelName, installed_wheel_tags, own_wheel, repack_installed
 
-_CACHE: dict[tuple[str, str, str], Path] = {}
-_CACHE_DIR: Path | None = None
-
 
 @dataclass
 class Tool:
@@ -32,23 +31,37 @@ class Tool:
     path: Path
 
 
-def _cache_dir() -> Path:
-    global _CACHE_DIR
-    if _CACHE_DIR is None or not _CACHE_DIR.is_dir():
-        _CACHE_DIR = Path(tempfile.mkdtemp(prefix="kaggle-magics-tools-"))
-        atexit.register(shutil.rmtree, _CACHE_DIR, True)
-    return _CACHE_DIR
+def _cache_root() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("kaggle-magics")) / "wheels"
 
 
 def _repacked(project: str, compresslevel: int = 6) -> Path:
+    """A wheel of an installed distribution, from the cache when the same files were repacked before."""
     dist = md.distribution(project)
-    key = (project, dist.version, str(dist.locate_file("")))
-    cached = _CACHE.get(key)
-    if cached is None or not cached.is_file():
-        folder = Path(tempfile.mkdtemp(dir=_cache_dir()))
-        cached = repack_installed(project, folder, compresslevel=compresslevel)
-        _CACHE[key] = cached
-    return cached
+    record = (dist.read_text("RECORD") or "").encode()
+    key = f"{project}-{dist.version}-{hashlib.sha256(record).hexdigest()[:16]}"
+    folder = _cache_root() / key
+    cached = sorted(folder.glob("*.whl")) if folder.is_dir() else []
+    if cached:
+        return cached[0]
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=folder.parent))
+    except OSError:  # no writable cache: build in a temp folder, every time
+        return repack_installed(
+            project, Path(tempfile.mkdtemp(prefix="kaggle-magics-tools-")), compresslevel=compresslevel
+        )
+    try:
+        wheel = repack_installed(project, scratch, compresslevel=compresslevel)
+        os.replace(scratch, folder)
+    except OSError:
+        shutil.rmtree(scratch, ignore_errors=True)
+        if folder.is_dir() and sorted(folder.glob("*.whl")):  # another process won the race
+            return sorted(folder.glob("*.whl"))[0]
+        raise
+    return folder / wheel.name
 
 
 def _copy_into(source: Path, out_dir: Path) -> Path:
@@ -77,7 +90,9 @@ def gather_tools(
     return tools
 
 
-def _uv_wheel(out_dir: Path, target: Target, uv: str, index: IndexOptions, work: Path, stage: Stage) -> Path | None:
+def _uv_wheel(
+    out_dir: Path, target: Target, uv: str, index: IndexOptions, work: Path, stage: Stage
+) -> Path | None:
     try:
         dist = md.distribution("uv")
     except md.PackageNotFoundError:
