@@ -65,11 +65,11 @@ def convert(ns: argparse.Namespace, ctx: Context) -> Any:
 
 # -- offline dependency bundles ----------------------------------------------------------------------
 def freeze(ns: argparse.Namespace, ctx: Context) -> Any:
-    if ns.capture_base:
-        from .bundle.base import capture_base
+    from .bundle import capture_base
+    from .bundle import freeze as run_freeze
 
+    if ns.capture_base:
         return capture_base(ns.capture_base)
-    from .bundle.freeze import freeze as run_freeze
 
     d = ctx.defaults
     return run_freeze(
@@ -89,7 +89,7 @@ def freeze(ns: argparse.Namespace, ctx: Context) -> Any:
 
 
 def install(ns: argparse.Namespace, ctx: Context) -> Any:
-    from .bundle.install import install as run_install
+    from .bundle import install as run_install
 
     return run_install(
         ns.sources, requirements=ns.requirements, python=ns.python, input_root=ns.input_root
