@@ -179,14 +179,18 @@ def test_direct_references_are_built_and_the_source_is_untouched(
 ) -> None:
     before = sorted(p.name for p in bundle_env.local.rglob("*"))
     vcs = f"kmt-vcs @ git+file://{bundle_env.vcs}"
-    result = freeze([str(bundle_env.local), vcs], dest=tmp_path / "deps", **bundle_env.freeze_kwargs())
+    sdist = bundle_env.links / "kmt_beta-1.0.tar.gz"
+    archive = f"kmt-beta @ {sdist.as_uri()}"
+    result = freeze([str(bundle_env.local), vcs, archive], dest=tmp_path / "deps", **bundle_env.freeze_kwargs())
     manifest = result.manifest
     assert manifest is not None
-    assert {f.project for f in manifest.of_kind("wheel")} == {"kmt-local", "kmt-vcs", "kmt-delta"}
+    assert {f.project for f in manifest.of_kind("wheel")} == {"kmt-local", "kmt-vcs", "kmt-delta", "kmt-beta"}
+    assert all(f.filename.endswith(".whl") for f in manifest.of_kind("wheel"))
     built = {b["project"]: b["source"] for b in manifest.built_from_source}
     assert built["kmt-local"] == f"directory {bundle_env.local}"
     assert built["kmt-vcs"].startswith(f"git+file://{bundle_env.vcs}@")
-    assert manifest.install_requirements == ["kmt-local==0.3", "kmt-vcs==0.7"]
+    assert built["kmt-beta"] == f"archive {sdist}"
+    assert sorted(manifest.install_requirements) == ["kmt-beta==1.0", "kmt-local==0.3", "kmt-vcs==0.7"]
     assert sorted(p.name for p in bundle_env.local.rglob("*")) == before, (
         "no build/ or egg-info in the user's folder"
     )

@@ -65,6 +65,10 @@ class FreezeResult(Result):
 
     _title = "bundle frozen"
 
+    @property
+    def size_mb(self) -> float:
+        return self.size_bytes / 1e6
+
     def rows(self) -> list[tuple[str, object]]:
         return [
             ("dest", self.dest),
@@ -101,11 +105,11 @@ def freeze(
 ) -> FreezeResult:
     """Freeze ``requirements`` (and ``requirement_files``, and ``dirs``) into an offline bundle at ``dest``.
 
-    Defaults: inside Kaggle, the running interpreter is the target, its installed packages the base, and the
-    bundle goes to ``<working dir>/kaggle_deps`` (the notebook's output); elsewhere the target is CPython
-    ``runtime.KAGGLE_PYTHON`` on ``runtime.KAGGLE_PLATFORM``, there is no base unless ``base`` names a
-    snapshot, and the bundle goes to ``./kaggle_deps``. ``no_index`` with ``find_links`` freezes without any
-    index.
+    Defaults: inside Kaggle, the running interpreter is the target, its installed packages the base, and
+    the bundle goes to ``<working dir>/<name or kaggle_deps>`` (the notebook's output); elsewhere the target
+    is CPython ``runtime.KAGGLE_PYTHON`` on ``runtime.KAGGLE_PLATFORM``, there is no base unless ``base``
+    names a snapshot, and the bundle goes to ``./<name or kaggle_deps>``. ``no_index`` with ``find_links``
+    freezes without any index.
     """
     started = time.monotonic()
     if isinstance(requirements, str):
@@ -120,9 +124,8 @@ def freeze(
     written = reqs + read_requirement_files(files)
     inside = runtime.in_kaggle()
     target = _choose_target(python_version, platform, inside)
-    dest_path = (
-        Path(dest) if dest else (runtime.working_dir() / DEFAULT_DEST if inside else Path(DEFAULT_DEST))
-    )
+    folder = name or DEFAULT_DEST
+    dest_path = Path(dest) if dest else (runtime.working_dir() / folder if inside else Path(folder))
     dest_path = dest_path.expanduser().absolute()
     _check_dest(dest_path)
     snapshot = _choose_base(base, no_base, target)

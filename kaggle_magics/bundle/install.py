@@ -145,8 +145,29 @@ def install(
             import site
 
             site.addsitedir(purelib)
+        stale = _imported_before(result.replaced)
+        if stale:
+            result.notes.append(
+                f"restart the kernel to use the new {', '.join(stale)}: the old one is already imported"
+            )
     result.seconds = time.monotonic() - started
     return result
+
+
+def _imported_before(replaced: list[str]) -> list[str]:
+    """Replaced distributions whose modules this process had already imported (old until a restart)."""
+    if not replaced:
+        return []
+    import importlib.metadata as md
+
+    from packaging.utils import canonicalize_name
+
+    names = {line.split()[0] for line in replaced}
+    stale: set[str] = set()
+    for module, dists in md.packages_distributions().items():
+        if module in sys.modules:
+            stale.update(str(canonicalize_name(d)) for d in dists if canonicalize_name(d) in names)
+    return sorted(stale)
 
 
 # -- finding bundles -------------------------------------------------------------------------------------
