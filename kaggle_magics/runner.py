@@ -266,10 +266,13 @@ def read_log(run_dir: Path) -> list[dict[str, Any]]:
 
 
 def output_files(run_dir: Path) -> list[str]:
-    out = run_dir / "output"
+    """The run's output files, relative to the output folder (links that lead outside it are left out)."""
+    out = (run_dir / "output").resolve()
     if not out.is_dir():
         return []
-    return sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() or p.is_symlink())
+    return sorted(
+        str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and out in p.resolve().parents
+    )
 
 
 def load_result(run_dir: Path, name: str) -> RunResult:
@@ -497,7 +500,7 @@ def supervise(
                 cwd=box.working_dir if box.mode != "bwrap" else run_dir,
                 env=env,
                 start_new_session=True,
-                preexec_fn=sandbox.die_with_parent,
+                preexec_fn=sandbox.die_with_parent(),
             )
         deadline = t0 + spec.timeout
         while proc.poll() is None:

@@ -31,6 +31,7 @@ import signal
 import site
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -250,13 +251,19 @@ def _interpreter_paths() -> list[Path]:
 
 
 # -- process helpers (used by the runner) --------------------------------------------------------------------
-def die_with_parent() -> None:
-    """``preexec_fn``: the child gets SIGKILL when the process that started it dies (Linux prctl)."""
+def die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child get SIGKILL when the process that started it dies (Linux prctl),
+    or None where there is no prctl. libc is looked up here, before the fork: the child only calls it."""
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):  # pragma: no cover - not Linux
-        pass
+        return None
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong]
+
+    def preexec() -> None:
+        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+    return preexec
 
 
 def descendants(pid: int) -> list[int]:

@@ -331,3 +331,12 @@ def test_sandbox_mode_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
     assert sandbox.choose_mode() == "none"
     monkeypatch.delenv("KAGGLE_MAGICS_SANDBOX")
     assert sandbox.choose_mode() in sandbox.MODES
+
+
+def test_output_links_that_lead_outside_are_not_outputs(tmp_path: Path) -> None:
+    out = tmp_path / "run" / "output"
+    (out / "sub").mkdir(parents=True)
+    (out / "sub" / "kept.csv").write_text("a")
+    (out / "inside").symlink_to(out / "sub" / "kept.csv")
+    (out / "outside").symlink_to("/etc/hostname")
+    assert runner.output_files(tmp_path / "run") == ["inside", "sub/kept.csv"]
