@@ -181,7 +181,9 @@ def test_direct_references_are_built_and_the_source_is_untouched(
     vcs = f"kmt-vcs @ git+file://{bundle_env.vcs}"
     sdist = bundle_env.links / "kmt_beta-1.0.tar.gz"
     archive = f"kmt-beta @ {sdist.as_uri()}"
-    result = freeze([str(bundle_env.local), vcs, archive], dest=tmp_path / "deps", **bundle_env.freeze_kwargs())
+    result = freeze(
+        [str(bundle_env.local), vcs, archive], dest=tmp_path / "deps", **bundle_env.freeze_kwargs()
+    )
     manifest = result.manifest
     assert manifest is not None
     assert {f.project for f in manifest.of_kind("wheel")} == {"kmt-local", "kmt-vcs", "kmt-delta", "kmt-beta"}

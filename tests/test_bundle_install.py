@@ -301,7 +301,7 @@ def test_bundle_without_uv_wheel_falls_back_to_pip_by_itself(
 
 
 def test_replaced_modules_already_imported_ask_for_a_restart() -> None:
-    from kaggle_magics.bundle.install import _imported_before
+    from kaggle_magics.bundle.installing import _imported_before
 
     assert _imported_before(["pytest 8.0 -> 9.2", "kmt-never-imported 1 -> 2"]) == ["pytest"]
     assert _imported_before([]) == []

@@ -1,44 +1,54 @@
 """Offline dependency bundles: ``freeze`` a requirement set into wheels for Kaggle, ``install`` them offline.
 
-Public API:
+Public API (loaded on first use: ``import kaggle_magics.bundle`` itself costs nothing, so the magics can
+import it at start-up):
 
-- :func:`freeze` -> :class:`FreezeResult`
-- :func:`install` -> :class:`InstallResult`
+- :func:`freeze` -> :class:`FreezeResult` (module :mod:`.freezing`)
+- :func:`install` -> :class:`InstallResult` (module :mod:`.installing`)
 - :func:`capture_base` / :func:`read_base` -> :class:`BaseSnapshot`
 - :func:`install_cell_source`: the first cell of a submission notebook that installs attached bundles
 - :func:`read_manifest`, :func:`locate_bundles`, :func:`pack_dir`, :func:`unpack_archive`
 
-The functions are bound here eagerly, after their modules: ``kaggle_magics.bundle.freeze`` and
-``kaggle_magics.bundle.install`` are the functions, whatever was imported before. Everything imported is the
-standard library and ``packaging`` (the installer side runs from a wheel on a stock image).
+Everything these import is the standard library and ``packaging``: the installer side runs from a wheel on a
+stock image.
 """
 
 from __future__ import annotations
 
-from .archive import ARCHIVE_SUFFIX, pack_dir, unpack_archive
-from .base import BaseSnapshot, capture_base, read_base
-from .cell import install_cell_source
-from .freeze import FreezeResult, freeze
-from .install import InstallResult, install, locate_bundles
-from .manifest import MANIFEST_NAME, BundleFile, Manifest, read_manifest
-from .target import Target
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "ARCHIVE_SUFFIX",
-    "MANIFEST_NAME",
-    "BaseSnapshot",
-    "BundleFile",
-    "FreezeResult",
-    "InstallResult",
-    "Manifest",
-    "Target",
-    "capture_base",
-    "freeze",
-    "install",
-    "install_cell_source",
-    "locate_bundles",
-    "pack_dir",
-    "read_base",
-    "read_manifest",
-    "unpack_archive",
-]
+_EXPORTS = {
+    "freeze": "freezing",
+    "FreezeResult": "freezing",
+    "install": "installing",
+    "InstallResult": "installing",
+    "locate_bundles": "installing",
+    "capture_base": "base",
+    "read_base": "base",
+    "BaseSnapshot": "base",
+    "install_cell_source": "cell",
+    "read_manifest": "manifest",
+    "Manifest": "manifest",
+    "BundleFile": "manifest",
+    "MANIFEST_NAME": "manifest",
+    "pack_dir": "archive",
+    "unpack_archive": "archive",
+    "ARCHIVE_SUFFIX": "archive",
+    "Target": "target",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
