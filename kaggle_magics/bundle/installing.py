@@ -183,7 +183,7 @@ def locate_bundles(sources: list[str | os.PathLike[str]], root: Path) -> list[Ma
                 f"{MANIFEST_NAME}), or pass --from FOLDER",
             )
     for source in sources:
-        path = Path(source).expanduser()
+        path = Path(source).expanduser().absolute()  # the installer runs from another folder
         if path.exists():
             found = find_manifests(path)
             if not found:
