@@ -19,6 +19,8 @@ from kaggle_magics.errors import BundleError
 
 from .fixtures_bundle import PackageIndex, copy_bundle, installed_in, offline, python312
 
+pytestmark = pytest.mark.usefixtures("bundle_env")  # uv's cache: the session's, never the user's
+
 
 def attach(bundle: Path, input_root: Path, slug: str = "cmi-deps") -> Path:
     """Lay a bundle out as Kaggle attaches a kernel's output: <input root>/<slug>/<folder>."""
@@ -30,6 +32,7 @@ def run_cell(
 ) -> subprocess.CompletedProcess[str]:
     """Run the generated first cell with ``python``, the network cut, as a stock image would."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "PYTHONPATH"))}
+    env["UV_CACHE_DIR"] = os.environ["UV_CACHE_DIR"]  # the session's (bundle_env), not the user's
     env["KAGGLE_MAGICS_INPUT_ROOT"] = str(input_root)
     return subprocess.run(
         offline([str(python), "-c", install_cell_source(sources)]),

@@ -8,20 +8,23 @@ Order of work, so that a bad bundle changes nothing and a second run costs nothi
    second);
 3. check every file: present, sha256 and size as the manifest says, and every wheel fits the interpreter's
    tags; any failure stops before anything is installed;
-4. install with uv (its binary taken from the bundle's uv wheel; ``--offline --no-index``, cache on the same
-   file system so files are hard-linked, no bytecode compilation), or with pip (``--no-index``) when there is
-   no uv: the installer resolves the original requirements against the bundle *and* what is installed, so
+4. install with uv (its binary taken from the bundle's uv wheel; ``--offline --no-index``, no bytecode
+   compilation; uv's cache when it is on the target's file system, so files are hard-linked from it, else a
+   temporary cache next to site-packages), or with pip (``--no-index``) when there is no uv: the installer
+   resolves the original requirements against the bundle *and* what is installed, so
    packages the image already satisfies are left alone; nothing is ever force-reinstalled;
 5. unpack the packed folders, and report what changed and how long it took.
 """
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import os
 import re
 import shutil
 import stat
+import subprocess
 import sys
 import tempfile
 import time
@@ -306,7 +309,7 @@ def _install_packages(
 ) -> None:
     folders = [str(m.folder) for m in bundles]
     links = [arg for folder in folders for arg in ("--find-links", folder)]
-    with tempfile.TemporaryDirectory(prefix="kaggle-magics-install-", dir=_scratch_parent(info)) as scratch_s:
+    with tempfile.TemporaryDirectory(prefix="kaggle-magics-install-") as scratch_s:
         scratch = Path(scratch_s)
         uv, uv_label = (None, None) if preference == "pip" else _find_installer(bundles, scratch)
         if preference == "uv" and uv is None:
@@ -314,11 +317,9 @@ def _install_packages(
                 "no uv to install with: the bundle has no uv wheel for this machine and none is here"
             )
         if uv is not None:
-            cache = scratch / "cache"
-            same_fs = _same_device(scratch, Path(info["purelib"]))
             cmd = [uv, "pip", "install", "--python", exe, "--offline", "--no-index", "--no-config",
-                   "--no-build", "--no-python-downloads", "--quiet", "--cache-dir", str(cache),
-                   "--link-mode", "hardlink" if same_fs else "copy", *links, *reqs]  # fmt: skip
+                   "--no-build", "--no-python-downloads", "--quiet", *_uv_cache_args(uv, info, scratch),
+                   *links, *reqs]  # fmt: skip
             result.installer = uv_label
         else:
             base = (
@@ -352,20 +353,37 @@ def _install_hint(output: str) -> str:
     return "nothing was changed if the installer stopped before writing; see its message above"
 
 
-def _scratch_parent(info: dict) -> str | None:
-    """A scratch folder on the target's file system (uv's cache hard-links into site-packages from there)."""
+def _uv_cache_args(uv: str, info: dict, scratch: Path) -> list[str]:
+    """Where uv unpacks wheels: its own cache when that shares a file system with site-packages (files are
+    then hard-linked, the fastest install there is), else a temporary cache next to site-packages."""
     purelib = Path(info.get("purelib") or "")
+    proc = subprocess.run(
+        [uv, "cache", "dir"], capture_output=True, text=True, env=isolated_env(), check=False
+    )
+    cache = Path(proc.stdout.strip()) if proc.returncode == 0 and proc.stdout.strip() else None
+    if cache is not None and _device(cache) is not None and _device(cache) == _device(purelib):
+        return ["--link-mode", "hardlink"]
     parent = purelib.parent
-    if parent.is_dir() and os.access(parent, os.W_OK):
-        return str(parent)
+    if parent.is_dir() and os.access(parent, os.W_OK) and _device(parent) != _device(scratch):
+        near = Path(tempfile.mkdtemp(prefix=".kaggle-magics-uv-cache-", dir=parent))
+        atexit.register(shutil.rmtree, near, True)
+        return ["--cache-dir", str(near), "--link-mode", "hardlink"]
+    return [
+        "--cache-dir",
+        str(scratch / "cache"),
+        "--link-mode",
+        "hardlink" if _device(scratch) == _device(purelib) else "copy",
+    ]
+
+
+def _device(path: Path) -> int | None:
+    """The device of ``path`` or of its nearest existing parent."""
+    for candidate in (path, *path.parents):
+        try:
+            return candidate.stat().st_dev
+        except OSError:
+            continue
     return None
-
-
-def _same_device(a: Path, b: Path) -> bool:
-    try:
-        return a.stat().st_dev == b.stat().st_dev
-    except OSError:
-        return False
 
 
 def _find_installer(bundles: list[Manifest], scratch: Path) -> tuple[str | None, str | None]:
