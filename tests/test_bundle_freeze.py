@@ -267,6 +267,14 @@ def test_foreign_platform_target_takes_only_its_wheels(bundle_env: PackageIndex,
     assert "no uv wheel" in result.installer or result.installer.startswith("pip")
 
 
+def test_wheel_by_url_that_does_not_fit_the_target_is_named(bundle_env: PackageIndex, tmp_path: Path) -> None:
+    wheel = next(bundle_env.links.glob("kmt_mac-*.whl"))
+    with pytest.raises(BundleError) as info:
+        freeze([f"kmt-mac @ {wheel.as_uri()}"], dest=tmp_path / "deps", **bundle_env.freeze_kwargs())
+    assert "kmt_mac-1.0-cp312-cp312-macosx_11_0_arm64.whl" in info.value.message
+    assert not (tmp_path / "deps").exists() and leftovers(tmp_path) == []
+
+
 def test_destination_that_is_not_a_bundle_is_not_touched(bundle_env: PackageIndex, tmp_path: Path) -> None:
     dest = tmp_path / "mine"
     dest.mkdir()

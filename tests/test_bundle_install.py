@@ -89,6 +89,8 @@ def test_second_install_is_a_fast_no_op(alpha_bundle: Path, make_venv) -> None:
     again = install([alpha_bundle], python=python, progress=False)
     assert time.monotonic() - started < 1.0
     assert again.already_satisfied and again.installed == [] and again.installer is None
+    venv = str(python.parent.parent)
+    assert not [p for p in sys.path if p.startswith(venv)], "another interpreter's site-packages leaked in"
     assert "nothing to do" in str(again) and "nothing to do" in again._repr_html_()
 
 

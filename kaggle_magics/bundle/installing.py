@@ -141,7 +141,7 @@ def install(
         if is_disk_full(exc):
             raise disk_full_error(dirs_root if not info["unsatisfied"] else info["purelib"]) from None
         raise
-    if os.path.realpath(exe) == os.path.realpath(sys.executable):
+    if os.path.realpath(info["prefix"]) == os.path.realpath(sys.prefix):  # installed into this very process
         importlib.invalidate_caches()
         purelib = info.get("purelib")
         if purelib and purelib not in sys.path and os.path.isdir(purelib):
