@@ -8,6 +8,7 @@ The index folder holds what a real index would for these packages:
 - ``kmt-cext`` 1.0: an sdist only, with a C extension
 - ``kmt-gamma`` 1.0 and 2.0: pure wheels, depend on ``kmt-delta`` 1.0 (pure wheel)
 - ``kmt-mac`` 1.0: one wheel, tagged ``cp312-cp312-macosx_11_0_arm64`` only
+- ``kmt-big`` 1.0: pure wheel holding 600 kB of random data
 - setuptools and packaging wheels (repacked from this interpreter), for isolated builds and resolutions
 
 plus ``kmt-local`` (a folder required by path) and ``kmt-vcs`` (a git repository) outside the index.
@@ -84,6 +85,8 @@ def bundle_index(tmp_path_factory: pytest.TempPathFactory) -> PackageIndex:
     _build(uv, work / "kmt_beta", links, cache, sdist=True, wheel=False)
     _build(uv, work / "kmt_cext", links, cache, sdist=True, wheel=False)
     _build(uv, work / "kmt_delta", links, cache, sdist=False, wheel=True)
+    (work / "kmt_big" / "kmt_big" / "blob.bin").write_bytes(os.urandom(600_000))
+    _build(uv, work / "kmt_big", links, cache, sdist=False, wheel=True)
     for version in ("1.0", "2.0"):
         gamma = root / f"gamma-{version}"
         shutil.copytree(work / "kmt_gamma", gamma)

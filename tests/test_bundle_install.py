@@ -3,11 +3,13 @@ everything is there, and the generated first cell working on an interpreter with
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -152,6 +154,47 @@ def test_foreign_wheel_is_refused_naming_its_tags(
     assert "its tags are cp312-cp312-macosx_11_0_arm64" in message
     assert "the interpreter accepts cp311-cp311-" in message and "manylinux_2_" in message
     assert installed_in(python, "kmt-delta") is None, "refused before installing the wheels that fit"
+
+
+def test_not_enough_disk_space_refuses_before_installing(bundle_env: PackageIndex, tmp_path: Path) -> None:
+    """A real small disk: a venv on a 400 kB tmpfs (``unshare -rm``), a bundle that unpacks to 600 kB."""
+    from .fixtures_bundle import unshare_available
+
+    if not unshare_available():
+        pytest.skip("unshare is not available here: cannot mount a small file system")
+    bundle = freeze(["kmt-big", "kmt-delta"], dest=tmp_path / "deps", **bundle_env.freeze_kwargs()).dest
+    small = tmp_path / "small"
+    small.mkdir()
+    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    script = textwrap.dedent(
+        f"""
+        import json, os, subprocess, sys
+        from kaggle_magics.bundle import install
+        from kaggle_magics.errors import BundleError
+        venv = {str(small / "venv")!r}
+        subprocess.run([{uv!r}, "venv", "-q", "--python", sys.executable, venv], check=True)
+        python = venv + "/bin/python"
+        try:
+            install([{str(bundle)!r}], python=python, progress=False)
+        except BundleError as exc:
+            error, hint = exc.message, exc.hint
+        else:
+            error = hint = None
+        code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+        site = subprocess.run([python, "-I", "-c", code], capture_output=True, text=True).stdout.strip()
+        print(json.dumps({{"error": error, "hint": hint, "site": sorted(os.listdir(site))}}))
+        """
+    )
+    proc = subprocess.run(
+        ["unshare", "-rm", "sh", "-c",
+         f"mount -t tmpfs -o size=400k tmpfs {small} && exec {sys.executable} -c \"$0\"", script],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    outcome = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert outcome["error"] and outcome["error"].startswith("not enough space to install"), outcome
+    assert "nothing was installed" in outcome["hint"]
+    assert not [name for name in outcome["site"] if name.startswith("kmt")], outcome["site"]
 
 
 def test_no_bundle_found_says_what_the_input_root_holds(tmp_path: Path) -> None:

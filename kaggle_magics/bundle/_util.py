@@ -62,8 +62,12 @@ def is_disk_full(exc: BaseException | str) -> bool:
     return "No space left on device" in str(exc) or "Disk quota exceeded" in str(exc)
 
 
+class DiskFull(BundleError):
+    """The disk filled up while writing (a bundle, a build, an install)."""
+
+
 def disk_full_error(where: Path | str) -> BundleError:
-    return BundleError(
+    return DiskFull(
         f"no space left on the device while writing {where}",
         hint="free some space (or choose another --dest); nothing was left half-written",
     )

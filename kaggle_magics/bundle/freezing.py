@@ -40,7 +40,7 @@ from .resolve import (
     require_uv,
 )
 from .target import Target, for_interpreter, for_platform
-from .tools import gather_tools
+from .tools import Tool, gather_tools
 from .wheels import WheelName
 
 DEFAULT_DEST = "kaggle_deps"
@@ -203,16 +203,7 @@ def _freeze_into(
     with ThreadPoolExecutor(max_workers=2) as pool:
         tools_dir = work / "tools"
         tools_dir.mkdir()
-        tools_future = pool.submit(
-            gather_tools,
-            tools_dir,
-            target,
-            uv,
-            index,
-            work,
-            progress.stage("tools", None, desc="tools"),
-            notes,
-        )
+        tools_future = pool.submit(_tools, tools_dir, target, uv, index, work, progress, notes)
         total = sum((a.size or 0) for _, a in wheel_jobs) + sum((a.size or 0) for _, a in source_jobs if a)
         with progress.stage("download", total or None, unit="B", desc="download") as stage:
             fetched = fetch_all([a for _, a in wheel_jobs], out, stage, reuse=reuse)
@@ -292,6 +283,13 @@ def _freeze_into(
         if unpacked_by_kaggle(path.name):  # pragma: no cover - a guard on the names above
             raise BundleError(f"{path.name}: Kaggle would unpack a file of this name")
     return manifest
+
+
+def _tools(
+    out: Path, target: Target, uv: str, index: IndexOptions, work: Path, progress: Progress, notes: list[str]
+) -> list[Tool]:
+    with progress.stage("tools", None, unit="B", desc="installer wheels") as stage:
+        return gather_tools(out, target, uv, index, work, stage, notes)
 
 
 def _resolve(

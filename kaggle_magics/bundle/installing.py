@@ -36,7 +36,7 @@ from pathlib import Path
 from .. import runtime
 from ..errors import BundleError
 from ..results import Result
-from ._util import ToolFailed, disk_full_error, is_disk_full, isolated_env, run, sha256_file
+from ._util import DiskFull, ToolFailed, is_disk_full, isolated_env, run, sha256_file
 from .archive import archive_name, unpack_archive
 from .manifest import MANIFEST_NAME, BundleFile, Manifest, find_manifests, read_manifest
 from .progress import Progress, ProgressArg
@@ -126,6 +126,8 @@ def install(
 
     progress_ = Progress(progress)
     result.verified_files = verify(bundles, info["tags"], label, progress_)
+    if info["unsatisfied"]:
+        check_space(bundles, info)
     try:
         if info["unsatisfied"]:
             _install_packages(bundles, reqs, exe, info, installer, result)
@@ -137,9 +139,12 @@ def install(
                     stamp=item.sha256,
                 )
                 stage.advance()
-    except OSError as exc:
-        if is_disk_full(exc):
-            raise disk_full_error(dirs_root if not info["unsatisfied"] else info["purelib"]) from None
+    except (OSError, DiskFull) as exc:
+        if isinstance(exc, DiskFull) or is_disk_full(exc):
+            raise BundleError(
+                f"no space left on the device while installing into {info['purelib']} or {dirs_root}",
+                hint="free some space; packages already written stay installed, run the install again after",
+            ) from None
         raise
     if os.path.realpath(info["prefix"]) == os.path.realpath(sys.prefix):  # installed into this very process
         importlib.invalidate_caches()
@@ -296,6 +301,31 @@ def verify(bundles: list[Manifest], tags: list[str], label: str, progress: Progr
                     hint="nothing was installed; attach an intact copy of the bundle, or freeze it again",
                 )
     return len(items)
+
+
+def check_space(bundles: list[Manifest], info: dict) -> None:
+    """Refuse up front when the wheels that are not installed yet would not fit on the target's disk.
+
+    An installer that runs out of space half-way leaves some packages written: better not to start. The
+    need is what the wheels unpack to (read from their zip directories), for those not installed already.
+    """
+    installed = info["installed"]
+    need = 0
+    for manifest in bundles:
+        for item in manifest.of_kind("wheel"):
+            if item.project and installed.get(item.project) == item.version:
+                continue
+            with zipfile.ZipFile(manifest.folder / item.filename) as archive:
+                need += sum(member.file_size for member in archive.infolist())
+    purelib = Path(info["purelib"])
+    folder = next((p for p in (purelib, *purelib.parents) if p.exists()), purelib)
+    free = shutil.disk_usage(folder).free
+    if need > free:
+        raise BundleError(
+            f"not enough space to install: the wheels unpack to {need / 1e6:,.0f} MB, "
+            f"{free / 1e6:,.0f} MB are free under {folder}",
+            hint="free some space (or install into an interpreter on another disk); nothing was installed",
+        )
 
 
 # -- installing ------------------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""The data file blob.bin is written by the test fixture before the build."""
