@@ -23,7 +23,7 @@ from .manifest import MANIFEST_NAME
 
 _TEMPLATE = """\
 # Install the attached dependency bundles offline (kaggle-magics bundle installer; needs no internet).
-import glob, importlib, os, subprocess, sys
+import glob, importlib, os, re, subprocess, sys
 
 _root = os.environ.get("KAGGLE_MAGICS_INPUT_ROOT", "/kaggle/input")
 _sources = {sources!r}
@@ -32,12 +32,14 @@ _found = sorted(
     for depth in range(6)
     for p in glob.glob(os.path.join(_root, *["*"] * depth, {manifest!r}))
 )
+# the newest kaggle-magics that any attached bundle carries, with the packaging wheel beside it
+_km = sorted(
+    (w for d in _found for w in glob.glob(os.path.join(d, "kaggle_magics-*.whl"))),
+    key=lambda w: [int(n) for n in re.findall(r"\\d+", os.path.basename(w).split("-")[1])],
+)
 _tools = []
-for _dir in _found:
-    _km = sorted(glob.glob(os.path.join(_dir, "kaggle_magics-*.whl")))
-    if _km:
-        _tools = _km[-1:] + sorted(glob.glob(os.path.join(_dir, "packaging-*.whl")))[-1:]
-        break
+if _km:
+    _tools = _km[-1:] + sorted(glob.glob(os.path.join(os.path.dirname(_km[-1]), "packaging-*.whl")))[-1:]
 if not _tools:
     _held = sorted(os.listdir(_root)) if os.path.isdir(_root) else "nothing (it does not exist)"
     raise RuntimeError(
