@@ -23,7 +23,7 @@ from .backends.local import LocalBackend
 from .config import ProjectDefaults
 from .handles import CompetitionRef, KernelRef
 from .local_admin import add_competition
-from .results import KernelStatus, Result
+from .results import Completes, KernelStatus, Result
 
 DEMO_REQUIREMENTS = ("tabulate", "humanize")
 COMPETITION = CompetitionRef("kaggle-magics-demo")
@@ -50,7 +50,7 @@ class DemoStep:
 
 
 @dataclass
-class DemoResult(Result):
+class DemoResult(Completes, Result):
     """What the demo did: each step with its time, and where submission.csv is."""
 
     status: str
@@ -64,14 +64,6 @@ class DemoResult(Result):
 
     _title = "kaggle-magics demo (embedded local Kaggle)"
     _hidden = ("steps", "log_tail")
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "COMPLETE"
-
-    @property
-    def exit_code(self) -> int:
-        return 0 if self.ok else 1
 
     def __str__(self) -> str:
         text = super().__str__()

@@ -57,6 +57,20 @@ class Result:
         return f"<table><caption style='text-align:left'><b>{html.escape(self._title)}</b></caption>{''.join(body)}</table>"
 
 
+class Completes:
+    """Mixin for results with a Kaggle run status: ``ok`` when it is COMPLETE, and the CLI's exit code."""
+
+    status: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "COMPLETE"
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+
 @dataclass
 class PushResult(Result):
     """A kernel pushed (or, with ``dry_run``, only written)."""

@@ -38,7 +38,7 @@ from typing import Any
 
 from . import config, sandbox
 from .errors import RunFailed
-from .results import Result
+from .results import Completes, Result
 from .store import StoreError, locked, read_json_object, write_json
 
 DEFAULT_TIMEOUT = 12 * 3600  # Kaggle's session limit for CPU and GPU notebooks
@@ -82,13 +82,25 @@ class CellTiming:
     started: float  # seconds since the start of the run
     status: str  # ok | error
 
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> CellTiming:
+        """From a ``cell_end`` line of the run's events.jsonl."""
+        return cls(
+            event["index"],
+            event["number"],
+            event.get("first_line", ""),
+            event["seconds"],
+            event["started"],
+            event["status"],
+        )
+
     def __str__(self) -> str:
         mark = "" if self.status == "ok" else f"  {self.status.upper()}"
         return f"In [{self.number}] {self.seconds:8.2f} s  {self.first_line[:60]}{mark}"
 
 
 @dataclass
-class RunResult(Result):
+class RunResult(Completes, Result):
     """A finished run: status, why it failed, the time of each cell and in all, where the outputs are."""
 
     name: str
@@ -107,14 +119,6 @@ class RunResult(Result):
 
     _title = "run"
     _hidden = ("cells", "run_dir")
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "COMPLETE"
-
-    @property
-    def exit_code(self) -> int:
-        return 0 if self.ok else 1
 
     def raise_for_status(self) -> RunResult:
         if not self.ok:
@@ -281,16 +285,7 @@ def load_result(run_dir: Path, name: str) -> RunResult:
     cells, kernel_start = [], None
     for event in _read_events(run_dir):
         if event.get("e") == "cell_end":
-            cells.append(
-                CellTiming(
-                    event["index"],
-                    event["number"],
-                    event.get("first_line", ""),
-                    event["seconds"],
-                    event["started"],
-                    event["status"],
-                )
-            )
+            cells.append(CellTiming.from_event(event))
         elif event.get("e") == "kernel":
             kernel_start = event.get("seconds")
     return RunResult(
@@ -412,16 +407,7 @@ class _Tail:
         elif kind == "cell_end":
             self.current = None
             if self.on_cell:
-                self.on_cell(
-                    CellTiming(
-                        event["index"],
-                        event["number"],
-                        event.get("first_line", ""),
-                        event["seconds"],
-                        event["started"],
-                        event["status"],
-                    )
-                )
+                self.on_cell(CellTiming.from_event(event))
         elif kind == "end":
             self.end = event
 
