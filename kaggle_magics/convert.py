@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NoReturn
 
 from . import config
 from .errors import KaggleMagicsError
@@ -89,5 +90,5 @@ def convert(
     return result
 
 
-def _no_backend(flag: str | None) -> object:  # a dry run never asks for one
+def _no_backend(flag: str | None) -> NoReturn:  # a dry run never asks for one
     raise AssertionError("convert does not push")

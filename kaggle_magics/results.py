@@ -54,7 +54,8 @@ class Result:
             if isinstance(value, str) and value.startswith(("http://", "https://")):
                 text = f'<a href="{html.escape(value)}" target="_blank">{text}</a>'
             body.append(f"<tr><th style='text-align:left'>{html.escape(key)}</th><td>{text}</td></tr>")
-        return f"<table><caption style='text-align:left'><b>{html.escape(self._title)}</b></caption>{''.join(body)}</table>"
+        caption = f"<caption style='text-align:left'><b>{html.escape(self._title)}</b></caption>"
+        return f"<table>{caption}{''.join(body)}</table>"
 
 
 class Completes:
@@ -253,7 +254,7 @@ class OutputResult(Result):
             ("ref", self.ref),
             ("dest", self.dest),
             ("files", f"{len(self.files)}: {listing}" if self.files else "none"),
-            ("size", f"{self.total_bytes / 1e6:.1f} MB" if self.total_bytes >= 100_000 else f"{self.total_bytes} bytes"),
+            ("size", f"{self.total_bytes / 1e6:.1f} MB" if self.total_bytes >= 100_000 else f"{self.total_bytes} bytes"),  # noqa: E501
             ("skipped", f"{self.skipped} not matching the pattern" if self.skipped else None),
             ("notes", self.notes),
         ]

@@ -622,7 +622,7 @@ def _kernel_env(box: sandbox.Sandbox, venv: Path) -> dict[str, str]:
 # -- the executor (inside the sandbox) -----------------------------------------------------------------------
 class _Events:
     def __init__(self, path: Path, t0: float):
-        self.handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - open for the executor's life
+        self.handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - open for the run's whole life
         self.t0 = t0
 
     def now(self) -> float:

@@ -12,7 +12,7 @@ import pytest
 from kaggle_magics.cli import main
 
 
-def test_push_dry_run_of_a_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # noqa: ANN001
+def test_push_dry_run_of_a_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
     Path("solve.py").write_text("# %%\nprint(1)\n")
     assert main(["push", "solve.py", "--id", "me/solver", "--competition", "comp", "--dry-run"]) == 0
@@ -22,7 +22,7 @@ def test_push_dry_run_of_a_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert meta["enable_internet"] is False and meta["competition_sources"] == ["comp"]
 
 
-def test_errors_are_one_line_with_a_hint_and_an_exit_code(tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+def test_errors_are_one_line_with_a_hint_and_an_exit_code(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
     folder = tmp_path / "k"
     folder.mkdir()
@@ -34,13 +34,13 @@ def test_errors_are_one_line_with_a_hint_and_an_exit_code(tmp_path: Path, monkey
     assert "Traceback" not in err
 
 
-def test_missing_path(tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+def test_missing_path(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
     assert main(["push", "nope.ipynb", "--id", "me/solver"]) == 2
     assert "nope.ipynb: no such file or folder" in capsys.readouterr().err
 
 
-def test_bad_flag_is_an_argparse_error(capsys) -> None:  # noqa: ANN001
+def test_bad_flag_is_an_argparse_error(capsys) -> None:
     with pytest.raises(SystemExit) as info:
         main(["push", "--accelerator"])
     assert info.value.code == 2
@@ -52,7 +52,7 @@ def test_console_script_and_module_entry_points() -> None:
         assert out.startswith("kaggle-magics ")
 
 
-def test_every_verb_has_help(capsys) -> None:  # noqa: ANN001
+def test_every_verb_has_help(capsys) -> None:
     from kaggle_magics.cli import VERBS
 
     for verb in VERBS:
@@ -62,7 +62,7 @@ def test_every_verb_has_help(capsys) -> None:  # noqa: ANN001
         assert f"usage: kaggle-magics {verb}" in capsys.readouterr().out
 
 
-def test_convert_batch_reports_each_file_and_keeps_going(tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+def test_convert_batch_reports_each_file_and_keeps_going(tmp_path: Path, monkeypatch, capsys) -> None:
     import nbformat
 
     monkeypatch.chdir(tmp_path)
@@ -76,5 +76,6 @@ def test_convert_batch_reports_each_file_and_keeps_going(tmp_path: Path, monkeyp
     for slug in ("feature-eng", "train-model"):
         meta = json.loads(Path(f"kaggle/{slug}/kernel-metadata.json").read_text())
         assert meta["id"] == f"me/{slug}" and meta["enable_internet"] is False
-        assert json.loads(Path(f"kaggle/{slug}/{slug}.ipynb").read_text())["metadata"]["kernelspec"]["name"] == "python3"
+        nb = json.loads(Path(f"kaggle/{slug}/{slug}.ipynb").read_text())
+        assert nb["metadata"]["kernelspec"]["name"] == "python3"
     assert main([*argv, "--warn-only"]) == 0

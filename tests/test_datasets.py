@@ -3,12 +3,18 @@ through the official client against the loopback server and into the local backe
 
 from __future__ import annotations
 
+import io
 import os
+import stat
+import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from kaggle_magics.datasets import content_hash
+from kaggle_magics.bundle.archive import unpack_archive
+from kaggle_magics.datasets import DatasetFolderError, content_hash, upload_dataset
+from kaggle_magics.errors import InvalidRef, PermissionDenied
 
 
 @pytest.fixture
@@ -64,14 +70,7 @@ def test_hash_follows_a_symlink_to_its_content_and_survives_loops(code: Path, tm
 
 
 # -- through the official client against the loopback Kaggle -------------------------------------------------
-import io  # noqa: E402
-import stat  # noqa: E402
-import tarfile  # noqa: E402
-import zipfile  # noqa: E402
 
-from kaggle_magics.bundle.archive import unpack_archive  # noqa: E402
-from kaggle_magics.datasets import DatasetFolderError, upload_dataset  # noqa: E402
-from kaggle_magics.errors import InvalidRef, PermissionDenied  # noqa: E402
 
 DS = "kmtester/my-code"
 

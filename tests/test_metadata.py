@@ -63,7 +63,7 @@ def test_malformed_json_names_the_line(tmp_path: Path) -> None:
 def test_missing_code_file_is_named(tmp_path: Path) -> None:
     _write(tmp_path, {"id": "me/cmi-sub", "code_file": "gone.ipynb"})
     meta = KernelMetadata.read(tmp_path)
-    with pytest.raises(MetadataError, match="code_file 'gone.ipynb' not found"):
+    with pytest.raises(MetadataError, match=r"code_file 'gone\.ipynb' not found"):
         meta.validate(folder=tmp_path)
 
 

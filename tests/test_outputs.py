@@ -3,12 +3,17 @@ official client against the loopback server and from the local backend."""
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
+import os
+from pathlib import Path, PurePosixPath
 
 import pytest
 
-from kaggle_magics.outputs import UnsafeOutputName, safe_relative, select
+from kaggle_magics.backends.kaggle import KaggleBackend
+from kaggle_magics.errors import BackendError, NotFound
+from kaggle_magics.outputs import UnsafeOutputName, download_output, safe_relative, select
 from kaggle_magics.results import OutputFile
+from tests.fixtures_kaggle import fast_retry_policy
+from tests.fixtures_workflow import OUTPUT_COUNT, WORKFLOW_RUN
 
 
 @pytest.mark.parametrize(
@@ -78,14 +83,7 @@ def test_clashing_names_are_refused() -> None:
 
 
 # -- through the official client against the loopback Kaggle -------------------------------------------------
-import os  # noqa: E402
-from pathlib import Path  # noqa: E402
 
-from kaggle_magics.backends.kaggle import KaggleBackend  # noqa: E402
-from kaggle_magics.errors import BackendError, NotFound  # noqa: E402
-from kaggle_magics.outputs import download_output  # noqa: E402
-from tests.fixtures_kaggle import fast_retry_policy  # noqa: E402
-from tests.fixtures_workflow import OUTPUT_COUNT, WORKFLOW_RUN  # noqa: E402
 
 RUN = "kmtester/many-outputs"
 

@@ -12,9 +12,12 @@ import itertools
 import pytest
 
 from kaggle_magics import timing
+from kaggle_magics.errors import NotFound
 from kaggle_magics.progress import TqdmDisplay, format_seconds, make_display
 from kaggle_magics.results import LogEntry
+from kaggle_magics.status import status
 from kaggle_magics.waiting import Observation, Poll, wait_for
+from tests.fixtures_workflow import OUTPUT_COUNT, SLEEP, WORKFLOW_RUN
 
 LOG_SAYS = "(its last entry; the run ends seconds after)"
 
@@ -256,8 +259,6 @@ def test_display_choice() -> None:
 
 
 # -- through the official client against the loopback Kaggle -------------------------------------------------
-from kaggle_magics.errors import NotFound  # noqa: E402
-from kaggle_magics.status import status  # noqa: E402
 
 RUN = "kmtester/long-training-run"
 LOG = [
@@ -369,7 +370,6 @@ def test_transient_server_errors_while_waiting_are_retried_not_fatal(kaggle_serv
 
 
 # -- on the local backend: a real kernel run -----------------------------------------------------------------
-from tests.fixtures_workflow import OUTPUT_COUNT, SLEEP, WORKFLOW_RUN  # noqa: E402
 
 
 def test_local_run_followed_to_its_end(local_world) -> None:

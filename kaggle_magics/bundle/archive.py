@@ -79,7 +79,7 @@ def _portable(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
     return info
 
 
-def archive_name(path: Path) -> str:
+def archive_name(path: str | Path) -> str:
     """The folder name an archive unpacks to: ``julia.tar.gz.kmx`` -> ``julia``."""
     name = Path(path).name
     return name[: -len(ARCHIVE_SUFFIX)] if name.endswith(ARCHIVE_SUFFIX) else name

@@ -261,8 +261,8 @@ def _freeze_into(
         )
     install_reqs = list(dict.fromkeys(named_requirements(written)))
     for item in built:
-        pin = next((p for p in shipped if p.project == item["project"] and p.direct), None)
-        if pin is not None:
+        direct = next((p for p in shipped if p.project == item["project"] and p.direct), None)
+        if direct is not None:
             install_reqs.append(f"{item['project']}=={item['version']}")
     manifest = Manifest(
         name=name,

@@ -114,7 +114,7 @@ def repack_installed(project: str, out_dir: Path, *, compresslevel: int = 6) -> 
         raise BundleError(f"{project}: its installed WHEEL file lists no tags")
     version = dist.version
     filename = wheel_filename(dist.metadata["Name"], version, tags)
-    site = Path(dist.locate_file("")).absolute()
+    site = Path(str(dist.locate_file(""))).absolute()
     schemes = _scheme_dirs()
     generated = _entry_point_scripts(dist)
     out = Path(out_dir) / filename
