@@ -11,10 +11,10 @@ import pytest
 class Shell:
     """Wraps the global InteractiveShell: ``run(cell)`` returns the cell's result or raises its error."""
 
-    def __init__(self, ip):  # noqa: ANN001
+    def __init__(self, ip):
         self.ip = ip
 
-    def run(self, cell: str):  # noqa: ANN201
+    def run(self, cell: str):
         result = self.ip.run_cell(cell, store_history=False)
         if result.error_before_exec is not None:
             raise result.error_before_exec

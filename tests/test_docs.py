@@ -9,7 +9,7 @@ from kaggle_magics.cli import LOCAL_COMPETITION_VERBS, VERBS
 README = (Path(__file__).parent.parent / "README.md").read_text()
 
 
-def test_every_magic_is_documented(shell) -> None:  # noqa: ANN001
+def test_every_magic_is_documented(shell) -> None:
     names = [n for n in shell.ip.magics_manager.magics["line"] if n.startswith("kaggle_")]
     assert len(names) >= 10
     for name in names:

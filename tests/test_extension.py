@@ -27,10 +27,10 @@ def test_loading_imports_nothing_heavy() -> None:
     assert {"kaggle_sub", "kaggle_push"} <= set(report["magics"])
 
 
-def test_every_magic_has_help_from_its_arguments(shell) -> None:  # noqa: ANN001
+def test_every_magic_has_help_from_its_arguments(shell) -> None:
     magics = shell.ip.magics_manager.registry["KaggleMagics"]
     names = [n for n in shell.ip.magics_manager.magics["line"] if n.startswith("kaggle_")]
     assert names
     for name in names:
         doc = getattr(magics, name).__doc__
-        assert doc and "usage:" in doc.lower() or "::" in doc, f"%{name} has no argument help"
+        assert (doc and "usage:" in doc.lower()) or "::" in doc, f"%{name} has no argument help"

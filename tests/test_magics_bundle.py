@@ -9,7 +9,7 @@ from kaggle_magics.cli import main
 from tests.fixtures_bundle import installed_in
 
 
-def test_freeze_then_install_through_the_magics(shell, bundle_env, make_venv) -> None:  # noqa: ANN001
+def test_freeze_then_install_through_the_magics(shell, bundle_env, make_venv) -> None:
     python = make_venv("target")
     frozen = shell.run(
         f"%kaggle_freeze kmt-alpha --find-links {bundle_env.links} --no-index --python-version 3.11 "
@@ -27,14 +27,14 @@ def test_freeze_then_install_through_the_magics(shell, bundle_env, make_venv) ->
     assert again.already_satisfied and again.installed == []
 
 
-def test_capture_base_on_the_command_line(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_capture_base_on_the_command_line(tmp_path: Path, capsys) -> None:
     base = tmp_path / "kaggle-base.txt"
     assert main(["freeze", "--capture-base", str(base)]) == 0
     lines = base.read_text().splitlines()
     assert any(line.lower().startswith(("ipython==", "pytest==")) for line in lines)
 
 
-def test_install_with_no_bundle_says_what_the_input_root_holds(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_install_with_no_bundle_says_what_the_input_root_holds(tmp_path: Path, capsys) -> None:
     root = tmp_path / "input"
     (root / "some-dataset").mkdir(parents=True)
     assert main(["install", "--input-root", str(root)]) != 0

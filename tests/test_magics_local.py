@@ -30,7 +30,7 @@ def competition(tmp_path: Path) -> Path:
     return data
 
 
-def test_chain_through_the_magics(shell, competition: Path) -> None:  # noqa: ANN001
+def test_chain_through_the_magics(shell, competition: Path) -> None:
     pushed = shell.run(SUB)
     assert pushed.backend == "local" and pushed.version == 1
 
@@ -53,7 +53,7 @@ def test_chain_through_the_magics(shell, competition: Path) -> None:  # noqa: AN
     assert "submission.csv" in rehearsed.output_files
 
 
-def test_dataset_and_model_magics(shell) -> None:  # noqa: ANN001
+def test_dataset_and_model_magics(shell) -> None:
     Path("codes").mkdir()
     Path("codes/features.py").write_text("def f(x):\n    return x\n")
     first = shell.run('%kaggle_dataset codes --id me/cmi-codes -m "first" --backend local')
@@ -68,7 +68,7 @@ def test_dataset_and_model_magics(shell) -> None:  # noqa: ANN001
     assert model.input_path == "/kaggle/input/cmi-models/pytorch/exp-001/1"
 
 
-def test_rehearse_on_the_command_line_fails_with_the_cell(tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+def test_rehearse_on_the_command_line_fails_with_the_cell(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
     Path("bad.py").write_text("# %%\nx = 1\n\n# %%\nraise ValueError('boom')\n")
     assert main(["rehearse", "bad.py"]) == 1

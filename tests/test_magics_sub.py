@@ -25,7 +25,7 @@ def _folder(path: Path) -> tuple[dict, nbformat.NotebookNode]:
     return meta, nb
 
 
-def test_dry_run_writes_a_kaggle_ready_folder(shell) -> None:  # noqa: ANN001
+def test_dry_run_writes_a_kaggle_ready_folder(shell) -> None:
     result = shell.run(SUB)
     folder = Path("kaggle/cmi-sub")
     assert result.folder == folder and result.dry_run
@@ -43,12 +43,12 @@ def test_dry_run_writes_a_kaggle_ready_folder(shell) -> None:  # noqa: ANN001
     assert "me/cmi-sub" in html and "kaggle/cmi-sub" in html
 
 
-def test_the_cell_is_not_run_locally(shell) -> None:  # noqa: ANN001
+def test_the_cell_is_not_run_locally(shell) -> None:
     shell.run("%%kaggle_sub --id me/cmi-sub --dry-run\nraise SystemExit('ran locally')\n")
     assert Path("kaggle/cmi-sub/cmi-sub.ipynb").is_file()
 
 
-def test_rewrite_replaces_the_folder_atomically(shell) -> None:  # noqa: ANN001
+def test_rewrite_replaces_the_folder_atomically(shell) -> None:
     shell.run("%%kaggle_sub --id me/cmi-sub --dry-run\nx = 1\n")
     shell.run("%%kaggle_sub --id me/cmi-sub --dry-run --internet\nx = 2\n")
     meta, nb = _folder(Path("kaggle/cmi-sub"))
@@ -56,13 +56,13 @@ def test_rewrite_replaces_the_folder_atomically(shell) -> None:  # noqa: ANN001
     assert sorted(p.name for p in Path("kaggle").iterdir()) == ["cmi-sub"], "no staging folder left behind"
 
 
-def test_gpu_flag_and_public_and_title(shell) -> None:  # noqa: ANN001
+def test_gpu_flag_and_public_and_title(shell) -> None:
     shell.run('%%kaggle_sub --id me/cmi-sub --gpu --public --title "CMI Sub" --dir out --dry-run\nx = 1\n')
     meta, _ = _folder(Path("out"))
     assert meta["machine_shape"] == "NvidiaTeslaT4" and meta["is_private"] is False and meta["title"] == "CMI Sub"
 
 
-def test_bad_arguments_are_usage_errors(shell) -> None:  # noqa: ANN001
+def test_bad_arguments_are_usage_errors(shell) -> None:
     with pytest.raises(UsageError, match="unrecognized arguments: --bogus"):
         shell.run("%%kaggle_sub --bogus\nx = 1\n")
     with pytest.raises(UsageError, match="cell magic"):
@@ -79,7 +79,7 @@ def test_bad_arguments_are_usage_errors(shell) -> None:  # noqa: ANN001
         ("--id cmi-sub", "names no owner"),
     ],
 )
-def test_domain_errors_show_one_line_and_a_hint_and_write_nothing(shell, line: str, culprit: str) -> None:  # noqa: ANN001
+def test_domain_errors_show_one_line_and_a_hint_and_write_nothing(shell, line: str, culprit: str) -> None:
     cell = f"%%kaggle_sub {line} --dry-run\nx = 1\n"
     with pytest.raises(KaggleMagicsError, match=culprit):
         shell.run(cell)
@@ -88,7 +88,7 @@ def test_domain_errors_show_one_line_and_a_hint_and_write_nothing(shell, line: s
     assert not Path("kaggle").exists() or not any(Path("kaggle").iterdir())
 
 
-def test_config_traits_and_pyproject_defaults_flags_win(shell) -> None:  # noqa: ANN001
+def test_config_traits_and_pyproject_defaults_flags_win(shell) -> None:
     Path("pyproject.toml").write_text(
         '[tool.kaggle_magics]\nowner = "proj"\ncompetition = "from-pyproject"\ndatasets = ["proj/codes"]\n'
     )
@@ -106,13 +106,13 @@ def test_config_traits_and_pyproject_defaults_flags_win(shell) -> None:  # noqa:
     assert meta["machine_shape"] == "NvidiaL4"
 
 
-def test_bad_pyproject_is_named(shell) -> None:  # noqa: ANN001
+def test_bad_pyproject_is_named(shell) -> None:
     Path("pyproject.toml").write_text('[tool.kaggle_magics]\nowner = "me"\ncompetiton = "x"\n')
     with pytest.raises(KaggleMagicsError, match="unknown key 'competiton'"):
         shell.run("%%kaggle_sub --id cmi-sub --dry-run\nx = 1\n")
 
 
-def test_push_dry_run_of_a_notebook_never_touches_it(shell, tmp_path: Path) -> None:  # noqa: ANN001
+def test_push_dry_run_of_a_notebook_never_touches_it(shell, tmp_path: Path) -> None:
     src = Path("my-sub.ipynb")
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('hi')", execution_count=1)])
     nb.cells[0].outputs = [nbformat.v4.new_output("stream", text="hi\n")]
@@ -126,14 +126,14 @@ def test_push_dry_run_of_a_notebook_never_touches_it(shell, tmp_path: Path) -> N
     assert meta["enable_internet"] is False
 
 
-def test_push_dry_run_of_a_percent_script(shell) -> None:  # noqa: ANN001
+def test_push_dry_run_of_a_percent_script(shell) -> None:
     Path("solve.py").write_text("# %%\nimport math\n\n# %%\nprint(math.pi)\n")
     shell.run("%kaggle_push solve.py --id me/solver --dry-run")
     _, nb = _folder(Path("kaggle/solver"))
     assert [c.source for c in nb.cells] == ["import math", "print(math.pi)"]
 
 
-def test_push_of_a_folder_refuses_metadata_flags(shell) -> None:  # noqa: ANN001
+def test_push_of_a_folder_refuses_metadata_flags(shell) -> None:
     shell.run("%%kaggle_sub --id me/cmi-sub --dry-run\nx = 1\n")
     with pytest.raises(MetadataError, match="--competition cannot change an existing kernel folder"):
         shell.run("%kaggle_push kaggle/cmi-sub --competition comp")

@@ -23,12 +23,12 @@ SUB = (
 )
 
 
-def _arrived(server) -> dict:  # noqa: ANN001
+def _arrived(server) -> dict:
     (body,) = server.bodies("SaveKernel")
     return body
 
 
-def test_kaggle_sub_pushes_through_the_official_client(shell, kaggle_server) -> None:  # noqa: ANN001
+def test_kaggle_sub_pushes_through_the_official_client(shell, kaggle_server) -> None:
     result = shell.run(SUB.replace("{extra}", ""))
     assert result.backend == "kaggle" and not result.dry_run
     assert result.version == 1 and result.ref.startswith(f"{FAKE_USER}/cmi-sub")
@@ -46,12 +46,12 @@ def test_kaggle_sub_pushes_through_the_official_client(shell, kaggle_server) -> 
     assert body.get("isPrivate", False) is True
 
 
-def test_no_run_is_a_quick_save(shell, kaggle_server) -> None:  # noqa: ANN001
+def test_no_run_is_a_quick_save(shell, kaggle_server) -> None:
     shell.run(SUB.replace("{extra}", " --no-run"))
     assert kaggle_server.kernel(f"{FAKE_USER}/cmi-sub").latest.quick_save
 
 
-def test_dry_run_folder_is_accepted_by_the_official_cli(shell, kaggle_server, kaggle_cli) -> None:  # noqa: ANN001
+def test_dry_run_folder_is_accepted_by_the_official_cli(shell, kaggle_server, kaggle_cli) -> None:
     result = shell.run(SUB.replace("{extra}", " --dry-run"))
     assert kaggle_server.calls("SaveKernel") == [], "a dry run pushes nothing"
     done = kaggle_cli("kernels", "push", "-p", str(result.folder.resolve()))
@@ -62,7 +62,7 @@ def test_dry_run_folder_is_accepted_by_the_official_cli(shell, kaggle_server, ka
     assert body["machineShape"] == "NvidiaTeslaT4"
 
 
-def test_push_of_a_folder_without_kernelspec_or_internet_key(tmp_path: Path, kaggle_server, capsys) -> None:  # noqa: ANN001
+def test_push_of_a_folder_without_kernelspec_or_internet_key(tmp_path: Path, kaggle_server, capsys) -> None:
     folder = tmp_path / "legacy"
     folder.mkdir()
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)")])
@@ -80,7 +80,7 @@ def test_push_of_a_folder_without_kernelspec_or_internet_key(tmp_path: Path, kag
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before, "the user's folder is untouched"
 
 
-def test_server_rejection_lists_the_invalid_sources(shell, kaggle_server) -> None:  # noqa: ANN001
+def test_server_rejection_lists_the_invalid_sources(shell, kaggle_server) -> None:
     kaggle_server.mark_invalid(f"{FAKE_USER}/cmi-codes")
     with pytest.raises(BackendError, match=f"{FAKE_USER}/cmi-codes"):
         shell.run(SUB.replace("{extra}", ""))
@@ -88,7 +88,7 @@ def test_server_rejection_lists_the_invalid_sources(shell, kaggle_server) -> Non
     assert "Traceback" not in shown
 
 
-def test_no_credentials_is_one_clear_line(shell, kaggle_server_anonymous) -> None:  # noqa: ANN001
+def test_no_credentials_is_one_clear_line(shell, kaggle_server_anonymous) -> None:
     cell = SUB.replace("{extra}", " --backend kaggle")
     with pytest.raises(CredentialsError) as info:
         shell.run(cell)
@@ -98,7 +98,7 @@ def test_no_credentials_is_one_clear_line(shell, kaggle_server_anonymous) -> Non
     assert kaggle_server_anonymous.calls("SaveKernel") == []
 
 
-def test_without_credentials_the_local_backend_is_chosen_and_said(capsys) -> None:  # noqa: ANN001
+def test_without_credentials_the_local_backend_is_chosen_and_said(capsys) -> None:
     from kaggle_magics import backends
     from kaggle_magics.backends import choose_backend_name
 
@@ -107,7 +107,7 @@ def test_without_credentials_the_local_backend_is_chosen_and_said(capsys) -> Non
     assert "no Kaggle credentials found" in capsys.readouterr().out
 
 
-def test_with_credentials_kaggle_is_chosen(kaggle_server) -> None:  # noqa: ANN001
+def test_with_credentials_kaggle_is_chosen(kaggle_server) -> None:
     from kaggle_magics.backends import choose_backend_name
 
     assert choose_backend_name(None) == "kaggle"
