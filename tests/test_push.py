@@ -112,3 +112,15 @@ def test_with_credentials_kaggle_is_chosen(kaggle_server) -> None:
 
     assert choose_backend_name(None) == "kaggle"
     assert choose_backend_name("local") == "local"
+
+
+def test_deps_puts_the_offline_install_cell_first(shell, kaggle_server) -> None:  # noqa: ANN001
+    shell.run(f"%%kaggle_sub --id {FAKE_USER}/cmi-sub --deps {FAKE_USER}/cmi-deps --competition comp\nimport tabulate\n")
+    body = _arrived(kaggle_server)
+    cells = json.loads(body["text"])["cells"]
+    assert len(cells) == 2 and cells[1]["source"] == "import tabulate"
+    first = cells[0]["source"]
+    assert "kaggle-magics-bundle.json" in first and f"{FAKE_USER}/cmi-deps" in first
+    assert "pip install" not in first or "--no-index" in first, "the install never reaches an index"
+    assert body["kernelDataSources"] == [f"{FAKE_USER}/cmi-deps"]
+    compile(first, "install-cell", "exec")  # plain Python: it runs under papermill with no magics
