@@ -37,6 +37,7 @@ DEFAULT_GPU = "NvidiaTeslaT4"  # T4 x2, what code competitions usually allow
 LANGUAGES = ("python", "r", "rmarkdown")
 KERNEL_TYPES = ("script", "notebook")
 PINNING_TYPES = ("original", "latest")
+_UNSET_WHEN_EMPTY = ("machine_shape", "docker_image", "docker_image_pinning_type")
 
 
 def check_accelerator(name: str) -> str:
@@ -110,7 +111,8 @@ class KernelMetadata:
             else:
                 if value is not None and not isinstance(value, str):
                     raise MetadataError(f"{where}: {key} must be a string, not {value!r}")
-                values[key] = value
+                # `kaggle kernels init` and `kernels pull -m` write "" for an unset machine_shape/docker_image
+                values[key] = None if value == "" and key in _UNSET_WHEN_EMPTY else value
         meta = cls(**values)
         meta.validate(where)
         return meta
