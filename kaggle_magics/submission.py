@@ -169,6 +169,12 @@ def _push(
     keep: bool,
 ) -> PushResult:
     if options.dry_run:
+        if options.timeout:
+            notes = [
+                *notes,
+                "--timeout is a push option, not part of kernel-metadata.json: push the folder with"
+                f" `kaggle kernels push -p {folder} -t {options.timeout}` to keep it",
+            ]
         return PushResult(ref=ref.id, url=None, folder=folder if keep else None, dry_run=True, notes=notes)
     backend = backend_factory(options.backend)
     result = backend.push_kernel(
@@ -271,6 +277,10 @@ def _push_folder(
     )
     if options.accelerator:
         options.accelerator = check_accelerator(options.accelerator)
+        # Written into the copy too, so a --dry-run folder pushed later by the official client keeps it.
+        meta.machine_shape = options.accelerator
+        meta.enable_gpu = options.accelerator.startswith("Nvidia")
+        meta.enable_tpu = options.accelerator.startswith("Tpu")
     ref = meta.ref
     with _staging(None) as tmp:
         stage = tmp / folder.name

@@ -1,0 +1,41 @@
+"""Submission folders as users meet them: written by the official client's own ``kernels pull -m`` /
+``kernels init``, pushed with flags as dry runs, then pushed by the official CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from kaggle_magics.cli import main
+from tests.kaggle_server import FAKE_USER
+
+
+def test_a_folder_from_kernels_pull_is_pushed(tmp_path: Path, kaggle_server, kaggle_cli, capsys) -> None:
+    kaggle_server.add_kernel(f"{FAKE_USER}/pulled-kern", title="pulled-kern")
+    done = kaggle_cli("kernels", "pull", f"{FAKE_USER}/pulled-kern", "-p", str(tmp_path / "k"), "-m")
+    assert done.returncode == 0, done.stdout + done.stderr
+    written = json.loads((tmp_path / "k" / "kernel-metadata.json").read_text())
+    assert written["machine_shape"] == "" and written["docker_image"] == "", "what the official client writes"
+    assert main(["push", str(tmp_path / "k")]) == 0, capsys.readouterr().err
+    (body,) = kaggle_server.bodies("SaveKernel")
+    assert body["slug"] == f"{FAKE_USER}/pulled-kern" and "machineShape" not in body
+
+
+def test_dry_run_of_a_folder_keeps_the_accelerator_for_the_official_cli(
+    tmp_path: Path, kaggle_server, kaggle_cli, capsys
+) -> None:
+    src = tmp_path / "scr"
+    src.mkdir()
+    (src / "main.py").write_text("print(1)\n")
+    meta = {"id": f"{FAKE_USER}/scr-kern", "title": "scr-kern", "code_file": "main.py", "kernel_type": "script"}
+    (src / "kernel-metadata.json").write_text(json.dumps(meta))
+    out = tmp_path / "out"
+    argv = ["push", str(src), "--accelerator", "nvidial4", "--timeout", "600", "--dir", str(out), "--dry-run"]
+    assert main(argv) == 0
+    shown = capsys.readouterr().out
+    assert f"kaggle kernels push -p {out} -t 600" in " ".join(shown.split()), shown
+    assert json.loads((src / "kernel-metadata.json").read_text()) == meta, "the user's folder is untouched"
+    done = kaggle_cli("kernels", "push", "-p", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    (body,) = kaggle_server.bodies("SaveKernel")
+    assert body["machineShape"] == "NvidiaL4" and body["enableGpu"] is True
