@@ -173,9 +173,12 @@ def protected_name(name: str) -> str:
     return name + KEEP_SUFFIX
 
 
-def unpack_hint(archive_name: str, folder: str, ref: DatasetRef) -> str:
+def unpack_hint(archive_name: str, folder: str, ref: DatasetRef, *, lone_file: bool = False) -> str:
     """The notebook command that restores a packed folder with its modes (tar keeps them; so does
-    :func:`kaggle_magics.bundle.archive.unpack_archive`)."""
+    :func:`kaggle_magics.bundle.archive.unpack_archive`). A lone executable is packed as a folder holding only
+    it: that one member is extracted, so it lands at ``/kaggle/working/<name>`` itself."""
+    if lone_file:
+        return f"tar -xzf /kaggle/input/{ref.slug}/{archive_name} -C /kaggle/working ./{folder}"
     return (
         f"mkdir -p /kaggle/working/{folder} && tar -xzf /kaggle/input/{ref.slug}/{archive_name}"
         f" -C /kaggle/working/{folder}"
@@ -220,7 +223,7 @@ def stage(folder: Path, staging: Path, ref: DatasetRef) -> list[str]:
                 packed = archive.pack_dir(Path(lone), staging, name=name)
             notes.append(
                 f"{name} is executable: uploaded packed as {packed.name} so it keeps its exec bit;"
-                f" in the notebook: {unpack_hint(packed.name, name, ref)}"
+                f" in the notebook: {unpack_hint(packed.name, name, ref, lone_file=True)}"
             )
         elif archive.unpacked_by_kaggle(name):
             target = protected_name(name)
