@@ -8,13 +8,12 @@ is how long each cell took, the total, and where the outputs are.
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from . import runner
+from . import notebook, runner
 from .backends.local import LocalBackend, read_kernel_folder
 from .errors import NotebookError
 from .metadata import KERNEL_METADATA
@@ -34,8 +33,8 @@ def rehearse(
     model_sources: Iterable[str] = (),
     sandbox_mode: str | None = None,
 ) -> RunResult:
-    """Run ``path`` (a kernel folder with kernel-metadata.json, a ``.ipynb`` or a ``.py`` script) and return
-    its result; ``on_cell`` is called as each cell finishes (for a live display).
+    """Run ``path`` (a kernel folder with kernel-metadata.json, a ``.ipynb`` or a percent-format ``.py``) and
+    return its result; ``on_cell`` is called as each cell finishes (for a live display).
 
     A folder's sources and internet setting come from its metadata (the ``*_sources`` arguments add to them;
     ``internet`` overrides). A bare notebook or script takes its sources from the arguments and runs with
@@ -64,19 +63,20 @@ def rehearse(
         run_internet = pushed.internet if internet is None else internet
         exclude = meta.ref
     elif path.is_file():
-        name, language, exclude = path.stem, "python", None
-        if path.suffix == ".ipynb":
-            kernel_type, code = "notebook", _cleared_notebook(path)
-        elif path.suffix == ".py":
-            kernel_type, code = "script", path.read_text(encoding="utf-8")
-        else:
+        name, language, exclude, kernel_type = path.stem, "python", None, "notebook"
+        if path.suffix not in (*notebook.NOTEBOOK_SUFFIXES, *notebook.SCRIPT_SUFFIXES):
             raise NotebookError(
                 f"{path}: cannot rehearse a {path.suffix or 'suffix-less'} file",
                 hint=f"give a kernel folder ({KERNEL_METADATA} + code), a .ipynb or a .py",
             )
+        # As `push` reads it: a .py is percent-format (`# %%` cells), so each cell is run and timed on its
+        # own; the notebook gets the kernelspec push would add, and no outputs.
+        nb = notebook.read_notebook(path)
+        notes += notebook.prepare(nb, str(path))
+        code = notebook.dumps(nb)
         run_internet = bool(internet)
         if internet is None:
-            notes.append("internet off (as for a competition submission); pass internet=True to allow it")
+            notes.append("internet off (as for a competition submission); --internet allows it")
     else:
         raise NotebookError(
             f"{path}: no such file or folder",
@@ -107,19 +107,3 @@ def rehearse(
     result = runner.load_result(run_dir, str(path))
     result.notes = notes + result.notes
     return result
-
-
-def _cleared_notebook(path: Path) -> str:
-    """The notebook as Kaggle's client sends it: code-cell outputs cleared, cell sources joined."""
-    try:
-        body = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise NotebookError(f"{path}: not a readable notebook ({exc})") from None
-    if not isinstance(body, dict) or not isinstance(body.get("cells"), list):
-        raise NotebookError(f"{path}: not a notebook (no list of cells)")
-    for cell in body["cells"]:
-        if cell.get("cell_type") == "code":
-            cell["outputs"] = []
-        if isinstance(cell.get("source"), list):
-            cell["source"] = "".join(cell["source"])
-    return json.dumps(body)

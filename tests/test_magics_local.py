@@ -74,3 +74,6 @@ def test_rehearse_on_the_command_line_fails_with_the_cell(tmp_path: Path, monkey
     assert main(["rehearse", "bad.py"]) == 1
     out = capsys.readouterr().out
     assert "ERROR" in out and "boom" in out
+    # Percent-format cells are run and timed one by one, as `push` makes them cells of the notebook.
+    assert 'Exception encountered at "In [2]" (notebook cell 2): ValueError: boom' in out
+    assert "In [1]" in out and "x = 1" in out
