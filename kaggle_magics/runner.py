@@ -39,7 +39,7 @@ from typing import Any
 from . import config, sandbox
 from .errors import RunFailed
 from .results import Completes, Result
-from .store import StoreError, locked, read_json_object, write_json
+from .store import StoreError, locked, read_json, read_json_object, write_json
 
 DEFAULT_TIMEOUT = 12 * 3600  # Kaggle's session limit for CPU and GPU notebooks
 DONE = ("COMPLETE", "ERROR", "CANCEL_ACKNOWLEDGED")
@@ -263,9 +263,12 @@ def read_log(run_dir: Path) -> list[dict[str, Any]]:
     path = run_dir / "log.json"
     if not path.exists():
         return []
-    data = json.loads(path.read_text(encoding="utf-8")) if path.stat().st_size else []
+    data = read_json(path, "run log") if path.stat().st_size else []
     if not isinstance(data, list):
-        raise StoreError(f"local store: {path} should hold a JSON list")
+        raise StoreError(
+            f"local store: {path} should hold a JSON list",
+            hint="fix it by hand, or delete it (the run's status and outputs do not depend on it)",
+        )
     return data
 
 

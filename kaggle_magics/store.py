@@ -156,7 +156,13 @@ class Store:
         """Create the store if needed and check its format marker."""
         marker = self.root / "store.json"
         if marker.exists():
-            data = read_json_object(marker, "store marker")
+            try:
+                data = read_json_object(marker, "store marker")
+            except StoreError as exc:  # the folder that holds it is the whole store: never say delete it
+                raise StoreError(
+                    exc.message,
+                    hint=f'write {{"format": {FORMAT}}} into it (it marks the folder as a kaggle-magics store)',
+                ) from None
             if not isinstance(data.get("format"), int) or data["format"] > FORMAT:
                 raise StoreError(
                     f"local store: {marker} has format {data.get('format')!r}; this kaggle-magics reads "

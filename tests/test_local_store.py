@@ -194,11 +194,16 @@ def test_damaged_store_files_are_named_and_left_alone(backend: LocalBackend, tmp
     (version / "run" / "status.json").write_text("[1, 2]")
     with pytest.raises(StoreError, match="should hold a JSON object"):
         backend.kernel_status(REF)
+    (version / "run" / "status.json").write_text('{"status": "COMPLETE"}')
+    (version / "run" / "log.json").write_text('[{"stream_name": "stdout"')
+    with pytest.raises(StoreError, match=r"run log .*log\.json is not valid JSON"):
+        backend.kernel_log(REF)
 
     marker = backend.store.root / "store.json"
     marker.write_text("garbage")
-    with pytest.raises(StoreError, match=f"{marker}.*not valid JSON"):
+    with pytest.raises(StoreError, match=f"{marker}.*not valid JSON") as info:
         backend.push_kernel(folder, no_run=True)
+    assert "delete" not in (info.value.hint or "") and '{"format": 1}' in (info.value.hint or "")
     marker.write_text('{"format": 1}')
     assert backend.push_kernel(folder, no_run=True).version == 2
 
