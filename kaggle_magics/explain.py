@@ -15,11 +15,21 @@ from .errors import KaggleMagicsError
 E = TypeVar("E", bound=KaggleMagicsError)
 
 
+def _plain(text: str) -> str:
+    return " ".join(text.lower().replace("'", "").replace('"', "").split())
+
+
 def reword(exc: E, message: str, hint: str | None = None) -> E:
-    """A new error of the same class with ``message`` (the server's text appended) and ``hint``."""
+    """A new error of the same class with ``message`` and ``hint``, plus what the backend said that neither
+    says already (``kernel x not found: URL`` under ``kernel 'x' not found`` adds only the URL, and nothing
+    when the hint gives it)."""
+    hint = hint or exc.hint
     said = exc.message.strip()
-    if said and said.lower() not in message.lower():
+    head, sep, tail = said.partition(": ")
+    if sep and _plain(head) in _plain(message):
+        said = tail.strip()
+    if said and _plain(said) not in _plain(message) and _plain(said) not in _plain(hint or ""):
         message = f"{message} ({said})"
-    new = type(exc)(message, hint=hint or exc.hint)
+    new = type(exc)(message, hint=hint)
     new.__cause__ = exc
     return new

@@ -26,3 +26,13 @@ def test_the_unpack_command_for_a_lone_executable_restores_it_in_place(tmp_path:
     restored = work / "run.sh"
     assert restored.is_file() and restored.stat().st_mode & stat.S_IXUSR, sorted(work.rglob("*"))
     assert subprocess.run([str(restored)], capture_output=True, text=True).stdout == "ran\n"
+
+
+def test_a_missing_kernel_or_competition_is_named_once_with_its_url(kaggle_server, capsys) -> None:
+    assert main(["status", "kmtester/nope-kern"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("not found") == 1 and "https://www.kaggle.com/code/kmtester/nope-kern" in err, err
+    kaggle_server.add_kernel("kmtester/run-kern")
+    assert main(["submit", "--competition", "nocomp", "--kernel", "kmtester/run-kern"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("not found") == 1 and "https://www.kaggle.com/competitions/nocomp" in err, err
