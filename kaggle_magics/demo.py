@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import config
 from .backends.local import LocalBackend
 from .config import ProjectDefaults
 from .handles import CompetitionRef, KernelRef
@@ -237,7 +238,7 @@ def _deps_kernel(
 def _submission_code(requirements: Sequence[str]) -> str:
     names = [r.split("==")[0].split(">")[0].split("<")[0].split("[")[0].strip() for r in requirements]
     return f"""\
-import csv, importlib, importlib.metadata, sys
+import csv, importlib, importlib.metadata, os, sys
 
 # The packages come from the bundle, installed offline into this run's own environment.
 for name in {names!r}:
@@ -245,17 +246,20 @@ for name in {names!r}:
     assert module.__file__.startswith(sys.prefix), (name, module.__file__, sys.prefix)
     print(f"{{name}} {{importlib.metadata.version(name)}} installed offline at {{module.__file__}}")
 
-train = list(csv.DictReader(open("/kaggle/input/{COMPETITION.slug}/train.csv")))
-test = list(csv.DictReader(open("/kaggle/input/{COMPETITION.slug}/test.csv")))
+# /kaggle/... on Kaggle and in a local run under bubblewrap; a local run without it says where they are.
+INPUT = os.environ.get("{config.ENV_INPUT_ROOT}", "/kaggle/input")
+WORKING = os.environ.get("{config.ENV_WORKING_DIR}", "/kaggle/working")
+train = list(csv.DictReader(open(f"{{INPUT}}/{COMPETITION.slug}/train.csv")))
+test = list(csv.DictReader(open(f"{{INPUT}}/{COMPETITION.slug}/test.csv")))
 n = len(train)
 mx = sum(float(r["x"]) for r in train) / n
 my = sum(float(r["y"]) for r in train) / n
 sxy = sum((float(r["x"]) - mx) * (float(r["y"]) - my) for r in train)
 slope = sxy / sum((float(r["x"]) - mx) ** 2 for r in train)
-with open("/kaggle/working/submission.csv", "w", newline="") as out:
+with open(f"{{WORKING}}/submission.csv", "w", newline="") as out:
     writer = csv.writer(out)
     writer.writerow(["id", "y"])
     for row in test:
         writer.writerow([row["id"], round(my + slope * (float(row["x"]) - mx), 3)])
-print("wrote /kaggle/working/submission.csv with", len(test), "rows")
+print(f"wrote {{WORKING}}/submission.csv with", len(test), "rows")
 """

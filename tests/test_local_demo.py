@@ -12,17 +12,18 @@ import pytest
 
 from kaggle_magics import sandbox
 from kaggle_magics.backends.local import LocalBackend
-from kaggle_magics.demo import COMPETITION, DEPS, SUBMISSION, demo
+from kaggle_magics.demo import COMPETITION, DEPS, SUBMISSION, _competition_files, _submission_code, demo
 from kaggle_magics.handles import DatasetRef
+from kaggle_magics.local_admin import add_competition
+from kaggle_magics.rehearse import rehearse
 from tests.fixtures_local import make_wheel
 
-pytestmark = pytest.mark.skipif(
-    not sandbox.probe("bwrap"), reason="the demo's notebooks use /kaggle paths: they need bubblewrap"
-)
+needs_bwrap = pytest.mark.skipif(not sandbox.probe("bwrap"), reason="these runs check the bwrap sandbox's notes")
 
 EXPECTED = "id,y\n" + "".join(f"{i},{2 * i + 1:.1f}\n" for i in range(21, 31))  # y = 2x + 1, learnt
 
 
+@needs_bwrap
 def test_demo_with_local_wheels(tmp_path: Path, isolated_env: Path) -> None:
     wheels = tmp_path / "wheelhouse"
     make_wheel(wheels, "tinydep", "1.0")
@@ -67,6 +68,7 @@ def test_demo_with_local_wheels(tmp_path: Path, isolated_env: Path) -> None:
     assert again.ok and [s.ref for s in again.steps[1:3]] == [f"{DEPS.id}/2", f"{SUBMISSION.id}/2"]
 
 
+@needs_bwrap
 def test_demo_stops_at_a_failed_deps_run(isolated_env: Path) -> None:
     result = demo(
         requirements=["no-such-package-anywhere"],
@@ -78,6 +80,18 @@ def test_demo_stops_at_a_failed_deps_run(isolated_env: Path) -> None:
     assert [step.status for step in result.steps] == ["READY", "ERROR"]
     assert result.failure_message and result.failure_message.startswith(f"{DEPS.id}/1: ERROR: ")
     assert result.log_tail and result.submission_csv is None
+
+
+@pytest.mark.skipif(not sandbox.probe("unshare"), reason="needs util-linux unshare with user namespaces")
+def test_demo_submission_works_without_bubblewrap(tmp_path: Path, isolated_env: Path) -> None:
+    """Without bwrap there is no /kaggle: the demo's notebook finds its inputs and output where the run says."""
+    add_competition(COMPETITION.slug, _competition_files(tmp_path / "data"))
+    script = tmp_path / "predict.py"
+    script.write_text(_submission_code([]))
+    result = rehearse(script, competition_sources=[COMPETITION.slug], sandbox_mode="unshare", timeout=120)
+    assert result.ok, (result.failure_message, result.log and result.log.read_text()[-2000:])
+    assert result.sandbox == "unshare" and result.output_files == ["submission.csv"]
+    assert (result.output_dir / "submission.csv").read_text() == EXPECTED
 
 
 @pytest.mark.network
