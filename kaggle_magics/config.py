@@ -140,7 +140,23 @@ class ProjectDefaults:
             elif "str" in str(expected) and not isinstance(value, str):
                 raise ConfigError(f"{where}: {key} must be a string")
             values[name] = value
+        _check_choices(values, where)
         return cls(**values, source=source)
+
+
+def _check_choices(values: dict[str, Any], where: str) -> None:
+    """Names with a fixed set of values are checked here, so the error names the file they came from."""
+    from .errors import MetadataError
+    from .metadata import check_accelerator
+
+    if values.get("accelerator"):
+        try:
+            values["accelerator"] = check_accelerator(values["accelerator"])
+        except MetadataError as exc:
+            raise ConfigError(f"{where}: accelerator: {exc.message}", hint=exc.hint) from None
+    backend = values.get("backend")
+    if backend and backend.strip().lower() not in BACKENDS:
+        raise ConfigError(f"{where}: unknown backend {backend!r}", hint="use one of: " + ", ".join(BACKENDS))
 
 
 def find_pyproject(start: Path | None = None) -> Path | None:

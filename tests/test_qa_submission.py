@@ -39,3 +39,19 @@ def test_dry_run_of_a_folder_keeps_the_accelerator_for_the_official_cli(
     assert done.returncode == 0, done.stdout + done.stderr
     (body,) = kaggle_server.bodies("SaveKernel")
     assert body["machineShape"] == "NvidiaL4" and body["enableGpu"] is True
+
+
+def test_a_bad_default_names_where_it_comes_from(tmp_path: Path, monkeypatch, capsys) -> None:
+    (tmp_path / "a.py").write_text("# %%\nprint(1)\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.kaggle_magics]\nowner = "me"\naccelerator = "T4"\n')
+    monkeypatch.chdir(tmp_path)
+    assert main(["push", "a.py", "--id", "cfg-kern", "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "pyproject.toml" in err and "'T4'" in err and "NvidiaTeslaT4" in err, err
+    (tmp_path / "pyproject.toml").write_text('[tool.kaggle_magics]\naccelerator = "nvidiateslat4"\n')
+    assert main(["push", "a.py", "--id", "me/cfg-kern", "--dry-run"]) == 0
+    meta = json.loads((tmp_path / "kaggle" / "cfg-kern" / "kernel-metadata.json").read_text())
+    assert meta["machine_shape"] == "NvidiaTeslaT4"
+    monkeypatch.setenv("KAGGLE_MAGICS_BACKEND", "kagle")
+    assert main(["status", "me/cfg-kern"]) == 2
+    assert "$KAGGLE_MAGICS_BACKEND" in capsys.readouterr().err

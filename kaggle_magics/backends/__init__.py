@@ -20,10 +20,12 @@ def choose_backend_name(*explicit: str | None, notify: Callable[[str], None] | N
     """The backend to use: the first explicit choice, then the environment, then credentials decide."""
     name = config.first(*explicit, os.environ.get(config.ENV_BACKEND))
     if name:
+        given = name
         name = name.strip().lower()
         if name not in config.BACKENDS:
+            origin = "" if config.first(*explicit) else f" (from ${config.ENV_BACKEND})"
             raise ConfigError(
-                f"unknown backend {name!r}", hint="use one of: " + ", ".join(config.BACKENDS)
+                f"unknown backend {given!r}{origin}", hint="use one of: " + ", ".join(config.BACKENDS)
             )
         return name
     source = config.credentials_source()
