@@ -93,6 +93,7 @@ def test_missing_sources_are_all_named_and_nothing_is_stored(backend: LocalBacke
         "model me/no-model/pyTorch/v1/1",
     ):
         assert name in message
+    assert str(backend.store.root) in message, "which store was looked in (the default one or $KAGGLE_MAGICS_STORE)"
     assert "competition add" in (info.value.hint or "")
     assert backend.kernel_versions(REF) == []
 

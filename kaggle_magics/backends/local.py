@@ -204,7 +204,7 @@ class LocalBackend(Backend):
             resolved["models"].append(str(mref))
         if missing:
             raise NotFound(
-                "the local store has no " + ", ".join(missing),
+                f"the local store ({self.store.root}) has no " + ", ".join(missing),
                 hint="push those kernels, upload those datasets and models, and register competitions with "
                 "`kaggle-magics local competition add SLUG DIR` first",
             )
