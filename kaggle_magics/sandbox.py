@@ -169,10 +169,13 @@ def build(layout: Layout, mode: str | None = None) -> Sandbox:
         if mode == "unshare":
             argv, cut = [*_UNSHARE_NET, "--"], True
         else:
+            why = (
+                f"{config.ENV_SANDBOX}=none was asked for; unset it to cut the network"
+                if probe("unshare") or probe("bwrap")
+                else "no network namespace is possible here (" + _install_hint("bwrap") + ")"
+            )
             notes.insert(
-                0,
-                "WARNING: internet is off in the metadata but the network is NOT cut in this run: no "
-                "network namespace is possible here (" + _install_hint("bwrap") + ")",
+                0, f"WARNING: internet is off in the metadata but the network is NOT cut in this run: {why}"
             )
     return Sandbox(mode, argv, str(input_root), str(layout.working), str(tmp), env, cut, False, notes)
 

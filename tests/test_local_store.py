@@ -339,6 +339,14 @@ def test_sandbox_mode_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
     assert sandbox.choose_mode() in sandbox.MODES
 
 
+@pytest.mark.skipif(not sandbox.probe("unshare"), reason="needs a machine where the network can be cut")
+def test_sandbox_none_asked_for_says_so_not_that_nothing_else_works(tmp_path: Path) -> None:
+    layout = sandbox.Layout(inputs={}, working=tmp_path / "out", scratch=tmp_path / "scratch")
+    warning = sandbox.build(layout, "none").notes[0]
+    assert warning.startswith("WARNING: internet is off") and "NOT cut" in warning
+    assert "KAGGLE_MAGICS_SANDBOX=none was asked for" in warning and "not possible" not in warning
+
+
 def test_output_links_that_lead_outside_are_not_outputs(tmp_path: Path) -> None:
     out = tmp_path / "run" / "output"
     (out / "sub").mkdir(parents=True)
