@@ -178,8 +178,11 @@ def demo(
 
 
 def _step(name: str, ref: KernelRef, version: int | None, status: KernelStatus) -> DemoStep:
+    internet = "internet off"
+    if any(note.startswith("WARNING") and "NOT cut" in note for note in status.notes):
+        internet = "internet off in the metadata but NOT cut (no network namespace: see the run's notes)"
     detail = status.failure_message or (
-        "internet on" if ref == DEPS else "internet off, bundle installed offline"
+        "internet on" if ref == DEPS else f"{internet}, bundle installed offline"
     )
     return DemoStep(name, f"{ref.id}/{version}", status.status, status.runtime_seconds, detail)
 

@@ -12,10 +12,11 @@ import pytest
 
 from kaggle_magics import sandbox
 from kaggle_magics.backends.local import LocalBackend
-from kaggle_magics.demo import COMPETITION, DEPS, SUBMISSION, _competition_files, _submission_code, demo
+from kaggle_magics.demo import COMPETITION, DEPS, SUBMISSION, _competition_files, _step, _submission_code, demo
 from kaggle_magics.handles import DatasetRef
 from kaggle_magics.local_admin import add_competition
 from kaggle_magics.rehearse import rehearse
+from kaggle_magics.results import KernelStatus
 from tests.fixtures_local import make_wheel
 
 needs_bwrap = pytest.mark.skipif(not sandbox.probe("bwrap"), reason="these runs check the bwrap sandbox's notes")
@@ -92,6 +93,16 @@ def test_demo_submission_works_without_bubblewrap(tmp_path: Path, isolated_env: 
     assert result.ok, (result.failure_message, result.log and result.log.read_text()[-2000:])
     assert result.sandbox == "unshare" and result.output_files == ["submission.csv"]
     assert (result.output_dir / "submission.csv").read_text() == EXPECTED
+
+
+def test_demo_never_claims_a_cut_network_it_did_not_have() -> None:
+    warned = KernelStatus(
+        ref=SUBMISSION.id, status="COMPLETE", runtime_seconds=1.0,
+        notes=["WARNING: internet is off in the metadata but the network is NOT cut in this run: ..."],
+    )  # fmt: skip
+    assert "NOT cut" in (_step("submission kernel run", SUBMISSION, 1, warned).detail or "")
+    cut = KernelStatus(ref=SUBMISSION.id, status="COMPLETE", runtime_seconds=1.0, notes=["network cut (bwrap)"])
+    assert _step("submission kernel run", SUBMISSION, 1, cut).detail == "internet off, bundle installed offline"
 
 
 @pytest.mark.network
