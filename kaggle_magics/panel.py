@@ -252,8 +252,11 @@ def _panel_class() -> type:
                     "nothing to push", hint="type a kernel folder, a .ipynb or a .py in the push box"
                 )
             argv = self._backend_flag()
-            if self._ref() and not Path(path).expanduser().is_dir():  # a folder's metadata names its kernel
-                argv.append(f"--id={self._ref()}")
+            competition = self.competition.value.strip()
+            if not Path(path).expanduser().is_dir():  # a folder's metadata names its kernel and sources
+                argv += [f"--id={self._ref()}"] if self._ref() else []
+                # the competition Submit goes to is attached, as %%kaggle_sub --competition does
+                argv += [f"--competition={competition}"] if competition else []
             result = verbs.push(parse_verb_arguments(opts.PUSH, [*argv, "--", path]), self._ctx())
             if result.ref and not result.dry_run:
                 self.ref.value = result.ref  # Status, Wait, Output and Submit follow what was pushed

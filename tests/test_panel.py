@@ -97,6 +97,8 @@ def test_push_wait_status_output_submit_on_the_local_kaggle(work: Path, isolated
     assert panel.ref.value == "me/tiny-sub"
     versions = Path(os.environ["KAGGLE_MAGICS_STORE"], "kernels", *panel.ref.value.split("/"), "versions")
     assert sorted(p.name for p in versions.iterdir() if p.name.isdigit()) == ["1"]
+    pushed = json.loads((versions / "1" / "push.json").read_text())
+    assert pushed["sources"]["competitions"] == ["panel-comp"], "the panel's competition is attached"
     assert nb.read_bytes() == before, "the user's notebook is never written to"
 
     seen.clear()
