@@ -72,6 +72,12 @@ class Completes:
         return 0 if self.ok else 1
 
 
+def _wait_exit_code(interrupted: bool, timed_out: bool, failed: bool) -> int:
+    if interrupted:
+        return 130
+    return 1 if timed_out or failed else 0
+
+
 @dataclass
 class PushResult(Result):
     """A kernel pushed (or, with ``dry_run``, only written)."""
@@ -145,6 +151,12 @@ class KernelStatus(Result):
     def ok(self) -> bool:
         return self.status == "COMPLETE"
 
+    @property
+    def exit_code(self) -> int:
+        """For the CLI: 1 for a run that failed, and for a wait that stopped before the end, so that
+        ``status --wait && submit`` never goes on with an unfinished run (130 after Ctrl-C, as a shell expects)."""
+        return _wait_exit_code(self.interrupted, self.timed_out, self.done and not self.ok)
+
     def __repr__(self) -> str:
         return str(self)
 
@@ -189,6 +201,11 @@ class Submission(Result):
 
     _title = "submission"
     _hidden = ("interrupted", "timed_out")
+
+    @property
+    def exit_code(self) -> int:
+        """For the CLI: 1 for a submission Kaggle failed (or a wait for the score cut short), 130 after Ctrl-C."""
+        return _wait_exit_code(self.interrupted, self.timed_out, self.status == "ERROR")
 
     def __repr__(self) -> str:
         return str(self)

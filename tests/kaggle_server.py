@@ -300,6 +300,8 @@ class KaggleState:
         self.invalid_sources: set[str] = set()
         self.invalid_tags: set[str] = set()
         self.default_run: tuple[str, ...] = DEFAULT_RUN
+        self.submission_run: tuple[str, ...] = ("PENDING", "COMPLETE")  # what new submissions walk through
+        self.submission_error: str | None = None
         self._ids = itertools.count(1000)
         self._submission_refs = itertools.count(40_000_001)
 
@@ -666,6 +668,8 @@ class KaggleState:
             body.get("submissionDescription", ""),
             body.get("fileName", "submission.csv"),
             kernel=f"{kernel.ref}/{version.number}",
+            script=list(self.submission_run),
+            error=self.submission_error,
         )
         competition.submissions.append(submission)
         return {"message": f"Successfully submitted to {competition.title}", "ref": submission.ref}
@@ -686,6 +690,8 @@ class KaggleState:
             body.get("submissionDescription", ""),
             name,
             data=data,
+            script=list(self.submission_run),
+            error=self.submission_error,
         )
         competition.submissions.append(submission)
         return {"message": f"Successfully submitted to {competition.title}", "ref": submission.ref}
@@ -964,6 +970,11 @@ class KaggleServer:
             if public_score is not None:
                 s.public_score = public_score
             s.error = error
+
+    def set_submission_run(self, *statuses: str, error: str | None = None) -> None:
+        """The states every new submission walks through (one step per GetSubmission), and its error."""
+        self.state.submission_run = tuple(x.upper() for x in statuses)
+        self.state.submission_error = error
 
     def mark_invalid(self, *sources: str) -> None:
         """Sources (dataset/kernel/model refs, competition slugs) SaveKernel reports as invalid."""

@@ -4,8 +4,11 @@ errors name the culprit once."""
 from __future__ import annotations
 
 import os
+import signal
 import stat
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 from kaggle_magics.cli import main
@@ -36,3 +39,41 @@ def test_a_missing_kernel_or_competition_is_named_once_with_its_url(kaggle_serve
     assert main(["submit", "--competition", "nocomp", "--kernel", "kmtester/run-kern"]) == 1
     err = capsys.readouterr().err
     assert err.count("not found") == 1 and "https://www.kaggle.com/competitions/nocomp" in err, err
+
+
+def _running_kernel(server, ref: str = "kmtester/long-kern") -> str:
+    server.add_kernel(ref)
+    server.set_status(ref, *["RUNNING"] * 100)
+    return ref
+
+
+def test_a_wait_cut_short_by_its_timeout_exits_non_zero(kaggle_server, capsys) -> None:
+    ref = _running_kernel(kaggle_server)
+    assert main(["status", ref, "--wait", "--timeout", "0.5"]) == 1, "status --wait && submit must stop here"
+    assert "stopped waiting" in capsys.readouterr().out
+
+
+def test_ctrl_c_stops_the_wait_with_exit_code_130(kaggle_server, tmp_path: Path) -> None:
+    ref = _running_kernel(kaggle_server)
+    env = {k: v for k, v in os.environ.items() if k.lower() not in ("no_proxy", "https_proxy")}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "kaggle_magics", "status", ref, "--wait"],
+        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 60
+    while len(kaggle_server.calls("GetKernelSessionStatus")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 130, out + err
+    assert "stopped waiting (Ctrl-C): the run goes on as RUNNING" in out, out
+    assert kaggle_server.kernel(ref).latest.status == "RUNNING", "the run itself was not touched"
+
+
+def test_a_submission_kaggle_fails_exits_non_zero_with_its_error(kaggle_server, tmp_path, capsys) -> None:
+    kaggle_server.add_competition("titanic")
+    kaggle_server.set_submission_run("PENDING", "ERROR", error="Submission has 1 rows, expected 418")
+    (tmp_path / "sub.csv").write_text("id,y\n1,0\n")
+    assert main(["submit", "--competition", "titanic", "--file", str(tmp_path / "sub.csv"), "--wait"]) == 1
+    out = capsys.readouterr().out
+    assert "ERROR" in out and "expected 418" in out, out
