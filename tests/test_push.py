@@ -114,8 +114,10 @@ def test_with_credentials_kaggle_is_chosen(kaggle_server) -> None:
     assert choose_backend_name("local") == "local"
 
 
-def test_deps_puts_the_offline_install_cell_first(shell, kaggle_server) -> None:  # noqa: ANN001
-    shell.run(f"%%kaggle_sub --id {FAKE_USER}/cmi-sub --deps {FAKE_USER}/cmi-deps --competition comp\nimport tabulate\n")
+def test_deps_puts_the_offline_install_cell_first(shell, kaggle_server) -> None:
+    shell.run(
+        f"%%kaggle_sub --id {FAKE_USER}/cmi-sub --deps {FAKE_USER}/cmi-deps --competition comp\nimport tabulate\n"
+    )
     body = _arrived(kaggle_server)
     cells = json.loads(body["text"])["cells"]
     assert len(cells) == 2 and cells[1]["source"] == "import tabulate"
