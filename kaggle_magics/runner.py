@@ -116,9 +116,14 @@ class RunResult(Completes, Result):
     sandbox: str | None = None
     internet: bool | None = None
     notes: list[str] = field(default_factory=list)
+    interrupted: bool = False  # Ctrl-C stopped a foreground run
 
     _title = "run"
-    _hidden = ("cells", "run_dir")
+    _hidden = ("cells", "run_dir", "interrupted")
+
+    @property
+    def exit_code(self) -> int:
+        return 130 if self.interrupted else super().exit_code
 
     def raise_for_status(self) -> RunResult:
         if not self.ok:
@@ -305,6 +310,7 @@ def load_result(run_dir: Path, name: str) -> RunResult:
         sandbox=state.get("sandbox"),
         internet=state.get("internet"),
         notes=list(state.get("notes") or []),
+        interrupted=bool(state.get("interrupted")),
     )
 
 
@@ -414,6 +420,12 @@ class _Tail:
         elif kind == "end":
             self.end = event
 
+    def running(self) -> str:
+        """' while running In [n] (notebook cell m)' for the cell running now, else empty."""
+        if self.current is None:
+            return ""
+        return f" while running In [{self.current['number']}] (notebook cell {self.current['index'] + 1})"
+
     def flush(self, force: bool = False) -> None:
         if self.dirty and (force or time.monotonic() - self.written >= _LOG_EVERY):
             write_json(self.log_path, self.log)
@@ -508,7 +520,12 @@ def supervise(
             proc.wait()
         tail.poll()
         why = str(exc) if isinstance(exc, Stopped) else "Ctrl-C"
-        final = {"status": "CANCEL_ACKNOWLEDGED", "failure_message": f"the run was stopped ({why})"}
+        where = tail.running()
+        final = {
+            "status": "CANCEL_ACKNOWLEDGED",
+            "failure_message": f"the run was stopped ({why}){where}",
+            "interrupted": not isinstance(exc, Stopped),
+        }
     except Exception as exc:  # the run fails with the reason, never a RUNNING run left behind
         if proc is not None:
             sandbox.kill_tree(proc.pid)
@@ -536,9 +553,7 @@ def _final_state(
 ) -> dict[str, Any]:
     if tail.end is not None and not timed_out:
         return {"status": tail.end["status"], "failure_message": tail.end.get("failure_message")}
-    where = ""
-    if tail.current is not None:
-        where = f" while running In [{tail.current['number']}] (notebook cell {tail.current['index'] + 1})"
+    where = tail.running()
     if timed_out:
         return {
             "status": "ERROR",

@@ -9,12 +9,14 @@ killed, or lose their runner.
 
 from __future__ import annotations
 
+import _thread
 import importlib.util
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +30,7 @@ from kaggle_magics.handles import CompetitionRef, DatasetRef, KernelRef, ModelRe
 from kaggle_magics.local_admin import add_competition
 from kaggle_magics.rehearse import rehearse
 from kaggle_magics.results import KernelStatus, PushResult
+from kaggle_magics.runner import CellTiming
 from tests.fixtures_local import (
     SECRET,
     LoopbackServer,
@@ -372,3 +375,16 @@ def test_rehearse_a_failing_kernel_folder_and_a_script(world: World, tmp_path: P
     assert done.ok, done.failure_message
     assert done.output_files == ["out.txt"] and len(done.cells) == 1
     assert "files ['toy-data']" in done.log.read_text()
+
+
+def test_ctrl_c_of_a_rehearsal_names_the_cell_and_exits_130(world: World, tmp_path: Path) -> None:
+    notebook = tmp_path / "long.ipynb"
+    notebook.write_text(make_notebook(["x = 1", "import time\ntime.sleep(60)"]))
+
+    def interrupt(cell: CellTiming) -> None:  # Ctrl-C, a moment into the second cell
+        threading.Timer(1.5, _thread.interrupt_main).start()
+
+    result = rehearse(notebook, store=world.store, on_cell=interrupt, timeout=120)
+    assert result.status == "CANCEL_ACKNOWLEDGED" and result.exit_code == 130, result.failure_message
+    assert result.failure_message == "the run was stopped (Ctrl-C) while running In [2] (notebook cell 2)"
+    assert processes_mentioning(str(result.run_dir)) == [], "nothing of the run is left running"
