@@ -1,12 +1,15 @@
 """Progress for long steps (downloads, builds, installs), without printing from the workflow functions.
 
-``progress`` arguments take: None (a tqdm.auto bar when tqdm is importable: a widget in notebooks, a line in
-terminals), False (nothing), or a callable ``progress(stage, done, total)`` called as work advances (``total``
-is None when unknown; sizes are in bytes for the ``download`` stage and counts elsewhere).
+``progress`` arguments take: None (a tqdm bar when tqdm is importable: a widget in notebooks, a line on stderr
+in terminals, nothing when stderr is a file or a pipe so logs stay clean), False (nothing), or a callable
+``progress(stage, done, total)`` called as work advances (``total`` is None when unknown; sizes are in bytes
+for the ``download`` stage and counts elsewhere). A stage with nothing to do (``total`` 0) shows no bar, and
+a stage of unknown length shows its name, not tqdm's empty ``0it [00:00, ?it/s]``.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -27,17 +30,10 @@ class Stage:
         self._bar: Any = None
         if owner.callback is not None:
             owner.callback(name, 0, total)
-        elif owner.use_tqdm:
-            try:
-                from tqdm.auto import tqdm
-            except ImportError:
+        elif owner.use_tqdm and total != 0:
+            self._bar = _bar(total, unit, desc)
+            if self._bar is None:
                 owner.use_tqdm = False
-            else:
-                scale = unit == "B"
-                self._bar = tqdm(
-                    total=total, desc=desc, unit=unit, unit_scale=scale, unit_divisor=1024 if scale else 1000,
-                    leave=False, dynamic_ncols=True,
-                )  # fmt: skip
 
     def advance(self, amount: int = 1) -> None:
         with self._lock:
@@ -71,3 +67,29 @@ class Progress:
         self, name: str, total: int | None = None, *, unit: str = "it", desc: str | None = None
     ) -> Stage:
         return Stage(self, name, total, unit, desc or name)
+
+
+def _bar(total: int | None, unit: str, desc: str) -> Any:
+    """A transient tqdm bar (None without tqdm): the widget in a notebook, else a line on stderr that tqdm
+    itself leaves out when stderr is not a terminal."""
+    from ..progress import _in_notebook
+
+    notebook = _in_notebook()
+    try:
+        if notebook:
+            from tqdm.auto import tqdm  # type: ignore[import-untyped]
+        else:
+            from tqdm import tqdm  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    scale = unit == "B"
+    options: dict[str, Any] = {
+        "total": total, "desc": desc, "unit": unit, "unit_scale": scale, "unit_divisor": 1024 if scale else 1000,
+        "leave": False, "dynamic_ncols": True,
+    }  # fmt: skip
+    if total is None:  # nothing to count against: the step's name alone
+        options["bar_format"] = "{desc} ..."
+    if not notebook:
+        options["file"] = sys.stderr
+        options["disable"] = None
+    return tqdm(**options)
