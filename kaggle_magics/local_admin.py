@@ -57,7 +57,8 @@ def add_competition(
     source = Path(data_dir).expanduser().resolve()
     if not source.is_dir():
         raise NotFound(
-            f"competition data folder {str(data_dir)!r} not found",
+            f"competition data folder {str(data_dir)!r} "
+            + ("is a file, not a folder" if source.exists() else "not found"),
             hint="give the folder that holds the competition's files (train.csv, test.csv, ...)",
         )
     if daily_limit < 1:

@@ -303,6 +303,8 @@ def test_competitions_register_and_replace_their_data(tmp_path: Path, isolated_e
     assert linked.data == data.resolve()
     with pytest.raises(NotFound, match="not found"):
         add_competition("other", tmp_path / "nope")
+    with pytest.raises(NotFound, match=r"train\.csv' is a file, not a folder"):
+        add_competition("other", data / "train.csv")
 
 
 def test_file_submissions_are_checked_and_limited(backend: LocalBackend, tmp_path: Path) -> None:
