@@ -234,6 +234,16 @@ def test_only_the_named_requirements(alpha_bundle: Path, make_venv) -> None:
     assert installed_in(python, "kmt-alpha") is None
 
 
+def test_python_given_relative_to_the_current_folder(
+    alpha_bundle: Path, make_venv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    python = make_venv()  # <tmp>/venv/bin/python, named as a user types it: venv/bin/python
+    monkeypatch.chdir(python.parent.parent.parent)
+    result = install([alpha_bundle], requirements=["kmt-beta"], python="venv/bin/python", progress=False)
+    assert result.installed == ["kmt-beta==1.0"]
+    assert installed_in(python, "kmt-beta") == "1.0"
+
+
 def test_pip_fallback_when_there_is_no_uv(alpha_bundle: Path, make_venv) -> None:
     python = make_venv()  # made by uv: no pip inside, so this machine's pip drives it with --python
     result = install([alpha_bundle], python=python, installer="pip", progress=False)

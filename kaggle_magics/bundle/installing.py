@@ -109,7 +109,7 @@ def install(
     reqs = list(dict.fromkeys(requirements)) or list(
         dict.fromkeys(r for m in bundles for r in m.install_requirements)
     )
-    exe = str(python) if python else sys.executable
+    exe = _interpreter(python)
     info = probe(exe, reqs)
     label = f"Python {info['python_full_version']} at {info['executable']}"
     dirs_root = Path(dirs_dest) if dirs_dest else Path(tempfile.gettempdir()) / "kaggle-dirs"
@@ -160,6 +160,17 @@ def install(
             )
     result.seconds = time.monotonic() - started
     return result
+
+
+def _interpreter(python: str | os.PathLike[str] | None) -> str:
+    """``python`` as a path the installer can use from its own folder: a relative path made absolute (not
+    resolved: a venv's python is a link whose location says which venv), a bare name looked up on PATH."""
+    if not python:
+        return sys.executable
+    text = os.fspath(python)
+    if os.sep in text or (os.altsep and os.altsep in text) or os.path.exists(text):
+        return os.path.abspath(os.path.expanduser(text))
+    return shutil.which(text) or text
 
 
 def _imported_before(replaced: list[str]) -> list[str]:
