@@ -115,6 +115,8 @@ def test_base_versions_are_preferred_not_forced(bundle_env: PackageIndex, tmp_pa
     result = freeze(["kmt-gamma>=2"], dest=tmp_path / "deps", base=base, **bundle_env.freeze_kwargs())
     assert result.wheels == ["kmt-gamma==2.0"], "the requirement needs 2.0: it ships, delta stays out"
     assert result.left_out == ["kmt-delta==1.0"]
+    assert "replaces the base's versions" in str(result) and "kmt-gamma 1.0 -> 2.0" in str(result)
+    assert "kmt-delta" not in " ".join(result.notes)
 
 
 def test_capture_base_writes_pip_freeze_format(tmp_path: Path) -> None:

@@ -191,6 +191,8 @@ def _freeze_into(
     left_out: list[dict[str, str]] = []
     if reqs or files:
         shipped, left_out = _resolve(uv, reqs, files, target, snapshot, index, work, progress)
+        if snapshot is not None:
+            notes += _replaces_base(shipped, snapshot)
 
     wheel_jobs: list[tuple[Pin, Artifact]] = []
     source_jobs: list[tuple[Pin, Artifact | None]] = []
@@ -337,6 +339,22 @@ def _resolve(
         if p.project not in kept_names and p not in provided
     ]
     return kept, sorted(left_out, key=lambda x: x["project"])
+
+
+def _replaces_base(shipped: list[Pin], snapshot: BaseSnapshot) -> list[str]:
+    """A note naming what the bundle installs over other versions the image has (torch pulled to a newer
+    release by a requirement, say): gigabytes that are easy to miss in a long list of wheels."""
+    changed = []
+    for pin in shipped:
+        had = snapshot.version_of(pin.project)
+        if had is not None and pin.version and had != pin.version:
+            changed.append(f"{pin.project} {had} -> {pin.version}")
+    if not changed:
+        return []
+    return [
+        "replaces the base's versions (the requirements need others; pin them to the base's to keep them): "
+        + ", ".join(changed)
+    ]
 
 
 def _plan(pin: Pin, target: Target) -> tuple[str, Artifact | None]:
