@@ -218,6 +218,16 @@ def test_no_bundle_found_says_what_the_input_root_holds(tmp_path: Path) -> None:
         install([root / "titanic"], progress=False)
 
 
+def test_wheels_copied_without_their_manifest(alpha_bundle: Path, tmp_path: Path) -> None:
+    copied = tmp_path / "just-wheels"
+    copied.mkdir()
+    for wheel in alpha_bundle.glob("*.whl"):
+        shutil.copy2(wheel, copied / wheel.name)
+    with pytest.raises(BundleError, match=rf"just-wheels: \d+ wheels but no {MANIFEST_NAME}") as info:
+        install([copied], progress=False)
+    assert f"copy {MANIFEST_NAME} along with the wheels" in (info.value.hint or "")
+
+
 def test_owner_slug_is_found_wherever_kaggle_put_it(alpha_bundle: Path, tmp_path: Path, make_venv) -> None:
     root = tmp_path / "input"
     copy_bundle(alpha_bundle, root / "notebooks" / "me" / "cmi-deps" / "output" / "kaggle_deps")

@@ -206,6 +206,14 @@ def locate_bundles(sources: list[str | os.PathLike[str]], root: Path) -> list[Ma
         if path.exists():
             found = find_manifests(path)
             if not found:
+                wheels = sorted(path.rglob("*.whl")) if path.is_dir() else []
+                if wheels:
+                    raise BundleError(
+                        f"{source}: {len(wheels)} wheels but no {MANIFEST_NAME}, the bundle's manifest "
+                        "(it lists each file's sha256: without it nothing can be verified)",
+                        hint=f"copy {MANIFEST_NAME} along with the wheels (the whole folder a freeze wrote), "
+                        "or freeze again",
+                    )
                 raise BundleError(
                     f"{source}: no bundle in it ({MANIFEST_NAME} not found; {describe_folder(path)})",
                     hint="pass the folder a freeze wrote (or the attached input that holds it)",
