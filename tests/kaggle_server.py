@@ -33,6 +33,7 @@ from urllib.parse import quote, unquote, urlsplit
 FAKE_USER = "kmtester"
 FAKE_KEY = "kmkey-7f3e9a1c5d2b4e60"  # a fake secret: tests assert it never appears in messages
 FAKE_TOKEN = "KGAT_kmtoken-3c1d9e8f7a6b"  # a fake access token (KAGGLE_API_TOKEN)
+SIGNATURE = "5ec7e75169a7u7e"  # the fake signature of download URLs: tests assert it is never shown
 
 WEB = "https://www.kaggle.com"
 _SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-kaggle-authorization"}
@@ -365,7 +366,9 @@ class KaggleState:
         return {"token": token, "createUrl": f"{self.base_url}/upload/{token}"}
 
     def output_url(self, kernel: Kernel, version: KernelVersion, name: str) -> str:
-        return f"{self.base_url}/download/kernels/{kernel.owner}/{kernel.slug}/{version.number}/{quote(name)}"
+        # Signed like Kaggle's (Google Cloud Storage) URLs: the query grants access and is never to be shown.
+        path = f"/download/kernels/{kernel.owner}/{kernel.slug}/{version.number}/{quote(name)}"
+        return f"{self.base_url}{path}?X-Goog-Credential=km-sa&X-Goog-Signature={SIGNATURE}"
 
     # -- security --------------------------------------------------------------------------------------------
     def IntrospectToken(self, user: str, body: dict[str, Any]) -> dict[str, Any]:

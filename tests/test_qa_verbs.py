@@ -11,9 +11,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from kaggle_magics.cli import main
 from kaggle_magics.datasets import stage
+from kaggle_magics.errors import BackendError
 from kaggle_magics.handles import DatasetRef
+from kaggle_magics.outputs import download_output
+from tests.kaggle_server import SIGNATURE
 
 
 def test_the_unpack_command_for_a_lone_executable_restores_it_in_place(tmp_path: Path) -> None:
@@ -77,3 +82,15 @@ def test_a_submission_kaggle_fails_exits_non_zero_with_its_error(kaggle_server, 
     assert main(["submit", "--competition", "titanic", "--file", str(tmp_path / "sub.csv"), "--wait"]) == 1
     out = capsys.readouterr().out
     assert "ERROR" in out and "expected 418" in out, out
+
+
+def test_a_failed_download_never_shows_the_signed_url_query(kaggle_server, kaggle_backend, tmp_path) -> None:
+    kaggle_server.add_kernel("kmtester/out-kern")
+    kaggle_server.set_output("kmtester/out-kern", {"submission.csv": "id\n1\n"})
+    kaggle_server.fail("Download", 500, times=20)
+    with pytest.raises(BackendError) as caught:
+        download_output(kaggle_backend, "kmtester/out-kern", dest=tmp_path / "o", display=False)
+    err = f"{caught.value.message} {caught.value.hint}"
+    assert "/download/kernels/kmtester/out-kern/1/submission.csv" in err, err
+    assert SIGNATURE not in err and "X-Goog" not in err, err
+    assert not (tmp_path / "o").exists(), "nothing half-downloaded into DEST"

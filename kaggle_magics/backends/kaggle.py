@@ -18,6 +18,7 @@ import io
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -49,6 +50,7 @@ OUTPUT_PAGE_SIZE = 20  # what Kaggle serves per page of a kernel's output
 DEFAULT_LICENSE = "CC0-1.0"
 _CLIENT_SKIPS = ("dataset-metadata.json", "datapackage.json")  # files the client reads, never uploads
 _IGNORED_DIRS = (".git", ".cache", ".huggingface")  # the client's DEFAULT_IGNORE_PATTERNS
+_URL_QUERY = re.compile(r"(https?://[^\s?#]+)\?[^\s)\]]*")
 
 
 @dataclass(frozen=True)
@@ -134,10 +136,11 @@ class KaggleBackend(Backend):
         return [v for v in values if len(v) >= 4]
 
     def _scrub(self, text: str) -> str:
-        """Remove every secret we know of from a text that is about to be shown or logged."""
+        """Remove every secret we know of from a text that is about to be shown or logged, and the query of
+        every URL (Kaggle's download URLs are signed: their query grants access)."""
         for secret in self._secrets():
             text = text.replace(secret, "***")
-        return text
+        return _URL_QUERY.sub(r"\1", text)
 
     def _log_printed(self, printed: io.StringIO) -> None:
         text = printed.getvalue().strip()
