@@ -341,6 +341,15 @@ def test_sandbox_mode_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
     assert sandbox.choose_mode() in sandbox.MODES
 
 
+def test_a_bad_sandbox_mode_stops_the_push_before_a_version_is_stored(
+    backend: LocalBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KAGGLE_MAGICS_SANDBOX", "docker")
+    with pytest.raises(ConfigError, match="KAGGLE_MAGICS_SANDBOX='docker' is not a sandbox mode"):
+        backend.push_kernel(make_kernel(tmp_path / "k", REF.id, ["1"]))
+    assert backend.kernel_versions(REF) == []
+
+
 @pytest.mark.skipif(not sandbox.probe("unshare"), reason="needs a machine where the network can be cut")
 def test_sandbox_none_asked_for_says_so_not_that_nothing_else_works(tmp_path: Path) -> None:
     layout = sandbox.Layout(inputs={}, working=tmp_path / "out", scratch=tmp_path / "scratch")

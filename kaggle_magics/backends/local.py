@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .. import runner, store
+from .. import runner, sandbox, store
 from ..errors import BackendError, MetadataError, NotebookError, NotFound
 from ..handles import CompetitionRef, DatasetRef, KernelRef, ModelRef
 from ..metadata import KERNEL_METADATA, KernelMetadata, check_accelerator
@@ -74,6 +74,8 @@ class LocalBackend(Backend):
         if timeout is not None and (not isinstance(timeout, int) or timeout <= 0):
             raise MetadataError(f"session timeout {timeout!r} is not a positive number of seconds")
         ref = meta.ref
+        if not no_run:  # a bad $KAGGLE_MAGICS_SANDBOX is said now, not as the failure of a stored version
+            sandbox.choose_mode()
         inputs, resolved = self.resolve_sources(
             kernels=meta.kernel_sources,
             datasets=meta.dataset_sources,
