@@ -50,6 +50,7 @@ def test_round_trip_keeps_exec_bits_and_symlinks(tmp_path: Path) -> None:
 
     dest = tmp_path / "out" / "solver"
     assert unpack_archive(archive, dest, stamp="abc") is True
+    assert stat.S_IMODE(dest.stat().st_mode) == stat.S_IMODE(folder.stat().st_mode), "the folder's own mode"
     exe = dest / "bin" / "solve"
     assert exe.stat().st_mode & stat.S_IXUSR, "the exec bit was lost"
     assert not (dest / "lib" / "deep" / "data.txt").stat().st_mode & stat.S_IXUSR

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tarfile
 import tempfile
 from pathlib import Path
@@ -115,6 +116,7 @@ def unpack_archive(archive: Path, dest: Path, *, stamp: str | None = None) -> bo
                 tar.extractall(tmp, members=members)
         if stamp:
             (tmp / _MARKER).write_text(stamp + "\n")
+        _restore_root_mode(tmp, members)
         if dest.exists():
             shutil.rmtree(dest)
         os.replace(tmp, dest)
@@ -125,6 +127,14 @@ def unpack_archive(archive: Path, dest: Path, *, stamp: str | None = None) -> bo
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return True
+
+
+def _restore_root_mode(folder: Path, members: list[tarfile.TarInfo]) -> None:
+    """The unpacked folder gets the packed folder's mode (its ``./`` member), not the temp folder's 0700, so
+    a tool folder that others (or a sandbox user) read stays readable."""
+    root = next((m for m in members if m.isdir() and os.path.normpath(m.name) == "."), None)
+    mode = root.mode & 0o755 if root is not None else 0o755
+    folder.chmod(mode | stat.S_IRWXU)
 
 
 def _check_member(member: tarfile.TarInfo, root: Path, archive: Path) -> None:
