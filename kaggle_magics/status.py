@@ -114,8 +114,8 @@ def status(
                 result.runtime_precision = measured.text
             else:
                 result.notes.append(
-                    "runtime unknown: the log has no timestamps and the run had ended before the first poll"
-                    " (wait from before it ends to time it)"
+                    "runtime unknown: the log has no timestamps and the polls did not see the run start"
+                    " (wait from before it starts to time it)"
                 )
         try:
             result.output_files = [item.name for item in backend.list_output(ref)]

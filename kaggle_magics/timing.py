@@ -54,6 +54,8 @@ def from_polls(
     t = [o.at for o in observations]
     low = max(0.0, t[i_end - 1] - t[i_start]) if i_start < i_end else 0.0
     if i_start == 0:
+        if low < 1:  # seen running once, then ended: it may have run for any time before that first poll
+            return None
         return Runtime(
             low, low, None, f"at least {_s(low)} from polls (it was already running at the first poll)"
         )

@@ -94,3 +94,11 @@ def test_a_failed_download_never_shows_the_signed_url_query(kaggle_server, kaggl
     assert "/download/kernels/kmtester/out-kern/1/submission.csv" in err, err
     assert SIGNATURE not in err and "X-Goog" not in err, err
     assert not (tmp_path / "o").exists(), "nothing half-downloaded into DEST"
+
+
+def test_a_run_seen_running_only_once_has_no_made_up_runtime(kaggle_server, capsys) -> None:
+    kaggle_server.add_kernel("kmtester/short-kern")
+    kaggle_server.set_status("kmtester/short-kern", "RUNNING", "COMPLETE")
+    assert main(["status", "kmtester/short-kern", "--wait"]) == 0
+    out = capsys.readouterr().out
+    assert "runtime seconds" not in out and "runtime unknown" in out, out
