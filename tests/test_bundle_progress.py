@@ -49,3 +49,11 @@ def test_callback_still_hears_every_stage() -> None:
     events: list[tuple[str, int, int | None]] = []
     _stages(Progress(lambda *e: events.append(e)))
     assert ("pack", 0, 0) in events and ("build", 2, 2) in events and ("tools", 2048, None) in events
+
+
+def test_no_bars_in_a_kaggle_batch_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    monkeypatch.setenv("KAGGLE_KERNEL_RUN_TYPE", "Batch")
+    _stages(Progress(None))
+    assert terminal.getvalue() == "", "a committed notebook would keep the bars' first frames in its log"

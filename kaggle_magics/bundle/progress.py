@@ -3,8 +3,10 @@
 ``progress`` arguments take: None (a tqdm bar when tqdm is importable: a widget in notebooks, a line on stderr
 in terminals, nothing when stderr is a file or a pipe so logs stay clean), False (nothing), or a callable
 ``progress(stage, done, total)`` called as work advances (``total`` is None when unknown; sizes are in bytes
-for the ``download`` stage and counts elsewhere). A stage with nothing to do (``total`` 0) shows no bar, and
-a stage of unknown length shows its name, not tqdm's empty ``0it [00:00, ?it/s]``.
+for the ``download`` stage and counts elsewhere). A stage with nothing to do (``total`` 0) shows no bar, and a
+stage of unknown length shows its name, not tqdm's empty ``0it [00:00, ?it/s]``. A Kaggle batch run (a
+committed deps notebook) shows no bars: nobody watches them, and their first frames would stay in the saved
+notebook and its log.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import sys
 import threading
 from collections.abc import Callable
 from typing import Any
+
+from .. import runtime
 
 ProgressCallback = Callable[[str, int, int | None], None]
 ProgressArg = ProgressCallback | bool | None
@@ -30,7 +34,7 @@ class Stage:
         self._bar: Any = None
         if owner.callback is not None:
             owner.callback(name, 0, total)
-        elif owner.use_tqdm and total != 0:
+        elif owner.use_tqdm and total != 0 and runtime.run_type() != "Batch":
             self._bar = _bar(total, unit, desc)
             if self._bar is None:
                 owner.use_tqdm = False
