@@ -27,6 +27,13 @@ def ensure_kernelspec(nb: NotebookNode) -> list[str]:
     if not spec.get("name"):
         nb.metadata["kernelspec"] = dict(PYTHON_KERNELSPEC)
         notes.append("added metadata.kernelspec (python3): Kaggle's papermill run fails without it")
+    elif spec.get("language", "python") == "python" and spec["name"] != PYTHON_KERNELSPEC["name"]:
+        # A local environment's kernel ("myenv", "conda-env-x-py"): Kaggle's image has only python3, and
+        # papermill fails with "No such kernel named ..." before the first cell runs.
+        nb.metadata["kernelspec"] = dict(PYTHON_KERNELSPEC)
+        notes.append(
+            f"kernelspec {spec['name']!r} (a local kernel) replaced by python3, the only Python kernel on Kaggle"
+        )
     else:
         for key, value in PYTHON_KERNELSPEC.items():
             spec.setdefault(key, value)

@@ -55,3 +55,18 @@ def test_a_bad_default_names_where_it_comes_from(tmp_path: Path, monkeypatch, ca
     monkeypatch.setenv("KAGGLE_MAGICS_BACKEND", "kagle")
     assert main(["status", "me/cfg-kern"]) == 2
     assert "$KAGGLE_MAGICS_BACKEND" in capsys.readouterr().err
+
+
+def test_a_local_environments_kernelspec_becomes_kaggles_python3(tmp_path: Path, kaggle_server, capsys) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("print(1)")]
+    nb.metadata["kernelspec"] = {"name": "myenv", "display_name": "Python (myenv)", "language": "python"}
+    (tmp_path / "sub.ipynb").write_text(nbformat.writes(nb))
+    before = (tmp_path / "sub.ipynb").read_bytes()
+    assert main(["push", str(tmp_path / "sub.ipynb"), "--id", f"{FAKE_USER}/env-kern"]) == 0
+    assert "'myenv'" in capsys.readouterr().out
+    (body,) = kaggle_server.bodies("SaveKernel")
+    assert json.loads(body["text"])["metadata"]["kernelspec"]["name"] == "python3"
+    assert (tmp_path / "sub.ipynb").read_bytes() == before
