@@ -51,6 +51,8 @@ class Result:
             if value in (None, "", [], ()):
                 continue
             text = html.escape(_show(value))
+            if key == "notes" and isinstance(value, list):  # sentences: one per line, as in the terminal
+                text = "<br>".join(html.escape(str(v)) for v in value)
             if isinstance(value, str) and value.startswith(("http://", "https://")):
                 text = f'<a href="{html.escape(value)}" target="_blank">{text}</a>'
             body.append(f"<tr><th style='text-align:left'>{html.escape(key)}</th><td>{text}</td></tr>")

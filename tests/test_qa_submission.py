@@ -70,3 +70,9 @@ def test_a_local_environments_kernelspec_becomes_kaggles_python3(tmp_path: Path,
     (body,) = kaggle_server.bodies("SaveKernel")
     assert json.loads(body["text"])["metadata"]["kernelspec"]["name"] == "python3"
     assert (tmp_path / "sub.ipynb").read_bytes() == before
+
+
+def test_notes_read_one_per_line_in_a_notebook(shell, kaggle_server) -> None:
+    result = shell.run(f"%%kaggle_sub --id {FAKE_USER}/two-notes --title 'Other title' --dry-run\nprint(1)\n")
+    assert len(result.notes) >= 2
+    assert "<br>".join(result.notes).replace("'", "&#x27;") in result._repr_html_()
