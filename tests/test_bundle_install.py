@@ -254,6 +254,16 @@ def test_python_given_relative_to_the_current_folder(
     assert installed_in(python, "kmt-beta") == "1.0"
 
 
+def test_named_requirement_missing_from_the_bundle_is_said_up_front(alpha_bundle: Path, make_venv) -> None:
+    python = make_venv()
+    with pytest.raises(BundleError, match=r"pandas is not in the bundle \(.* holds kmt-alpha, kmt-beta") as info:
+        install([alpha_bundle], requirements=["pandas"], python=python, progress=False)
+    assert "freeze it too" in (info.value.hint or "")
+    with pytest.raises(BundleError, match=r"kmt-beta==9\.9: the bundle has kmt-beta 1\.0 only"):
+        install([alpha_bundle], requirements=["kmt-beta==9.9"], python=python, progress=False)
+    assert installed_in(python, "kmt-beta") is None
+
+
 def test_pip_fallback_when_there_is_no_uv(alpha_bundle: Path, make_venv) -> None:
     python = make_venv()  # made by uv: no pip inside, so this machine's pip drives it with --python
     result = install([alpha_bundle], python=python, installer="pip", progress=False)

@@ -124,6 +124,8 @@ def install(
         result.seconds = time.monotonic() - started
         return result
 
+    if requirements:
+        check_in_bundles(reqs, bundles, info["installed"])
     progress_ = Progress(progress)
     result.verified_files = verify(bundles, info["tags"], label, progress_)
     if info["unsatisfied"]:
@@ -273,6 +275,45 @@ def _unpacked(folder: Path, sha256: str) -> bool:
         return marker.read_text().strip() == sha256
     except OSError:
         return False
+
+
+def check_in_bundles(reqs: list[str], bundles: list[Manifest], installed: dict[str, str]) -> None:
+    """Each requirement named on the command line is installed already or has a fitting wheel in a bundle:
+    say so up front, naming what the bundles hold, rather than through the installer's resolver message."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    held: dict[str, list[str]] = {}
+    for manifest in bundles:
+        for item in manifest.of_kind("wheel"):
+            if item.project and item.version:
+                held.setdefault(str(canonicalize_name(item.project)), []).append(item.version)
+    where = ", ".join(str(m.folder) for m in bundles)
+    for text in reqs:
+        try:
+            req = Requirement(text)
+        except InvalidRequirement as exc:
+            raise BundleError(
+                f"{text!r} is not a requirement: {exc}", hint="write it as NAME or NAME==VERSION"
+            ) from None
+        if req.url:
+            continue
+        name = str(canonicalize_name(req.name))
+        have = installed.get(name)
+        if have is not None and req.specifier.contains(have, prereleases=True):
+            continue
+        versions = held.get(name, [])
+        if not versions:
+            names = ", ".join(sorted(held)) or "no wheels"
+            raise BundleError(
+                f"{req.name} is not in the bundle ({where} holds {names})",
+                hint=f"freeze it too (kaggle-magics freeze {req.name} ...), or name only what the bundle holds",
+            )
+        if not any(req.specifier.contains(v, prereleases=True) for v in versions):
+            raise BundleError(
+                f"{text}: the bundle has {req.name} {', '.join(sorted(set(versions)))} only ({where})",
+                hint="ask for a version the bundle holds, or freeze the one you need",
+            )
 
 
 # -- verification ----------------------------------------------------------------------------------------
