@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from . import config
-from .errors import KaggleMagicsError
+from .errors import InvalidRef, KaggleMagicsError
 from .handles import slugify
 from .results import Result
 from .submission import KernelOptions, push_path
@@ -23,11 +23,12 @@ class Converted:
     source: Path
     folder: Path | None = None
     error: str | None = None
+    hint: str | None = None
     notes: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         if self.error:
-            return f"FAILED {self.source}: {self.error}"
+            return f"FAILED {self.source}: {self.error}" + (f"\n         hint: {self.hint}" if self.hint else "")
         return f"ok     {self.source} -> {self.folder}" + "".join(f"\n         {n}" for n in self.notes)
 
 
@@ -85,9 +86,18 @@ def convert(
             )
             item.folder, item.notes = pushed.folder, pushed.notes
         except KaggleMagicsError as exc:
-            item.error = exc.message
+            item.error, item.hint = exc.message, _batch_hint(exc)
         result.files.append(item)
     return result
+
+
+def _batch_hint(exc: KaggleMagicsError) -> str | None:
+    """In a batch the kernel is named after its file and its owner comes from --owner: the fix says so."""
+    if isinstance(exc, InvalidRef) and "no owner" in exc.message:
+        return "pass --owner YOUR-KAGGLE-NAME, or set owner in [tool.kaggle_magics]"
+    if isinstance(exc, InvalidRef) and "slug" in exc.message:
+        return "each kernel is named after its file: rename the file (a slug of at least 5 characters)"
+    return exc.hint
 
 
 def _no_backend(flag: str | None) -> NoReturn:  # a dry run never asks for one

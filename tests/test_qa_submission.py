@@ -76,3 +76,16 @@ def test_notes_read_one_per_line_in_a_notebook(shell, kaggle_server) -> None:
     result = shell.run(f"%%kaggle_sub --id {FAKE_USER}/two-notes --title 'Other title' --dry-run\nprint(1)\n")
     assert len(result.notes) >= 2
     assert "<br>".join(result.notes).replace("'", "&#x27;") in result._repr_html_()
+
+
+def test_convert_says_how_to_fix_each_failed_file(tmp_path: Path, monkeypatch, capsys) -> None:
+    for name in ("my-notebook.py", "nb.py"):
+        (tmp_path / name).write_text("# %%\nprint(1)\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["convert", "my-notebook.py", "nb.py"]) == 1
+    out = capsys.readouterr().out
+    assert out.count("hint: pass --owner") == 2, out
+    assert main(["convert", "my-notebook.py", "nb.py", "--owner", "me"]) == 1
+    out = capsys.readouterr().out
+    assert "hint: each kernel is named after its file: rename the file" in out, out
+    assert (tmp_path / "kaggle" / "my-notebook" / "kernel-metadata.json").is_file()
