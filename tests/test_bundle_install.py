@@ -323,6 +323,7 @@ def test_compiled_package_and_dirs_install_offline(
     proc = subprocess.run(offline([sys.executable, "-c", code]), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "kmt-cext==1.0" in proc.stdout and f"solver -> {dirs / 'solver'}" in proc.stdout
+    assert "bundle installed: 1 package, 1 folder unpacked" in proc.stdout
     out = subprocess.run(
         offline([str(python), "-I", "-c", "import kmt_cext; print(kmt_cext.add(2, 3))"]),
         capture_output=True,

@@ -58,6 +58,7 @@ class InstallResult(Result):
     dirs: list[str] = field(default_factory=list)  # name -> folder
     installer: str | None = None
     verified_files: int = 0
+    unpacked: int = 0  # packed folders unpacked by this run
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -65,7 +66,11 @@ class InstallResult(Result):
     def _title(self) -> str:  # type: ignore[override]
         if self.already_satisfied:
             return "bundle install: nothing to do, everything is already installed"
-        return f"bundle installed: {len(self.installed)} packages"
+        count = len(self.installed)
+        title = f"bundle installed: {count} package{'' if count == 1 else 's'}"
+        if self.unpacked:
+            title += f", {self.unpacked} folder{'s' if self.unpacked > 1 else ''} unpacked"
+        return title
 
     def rows(self) -> list[tuple[str, object]]:
         return [
@@ -141,6 +146,7 @@ def install(
                     stamp=item.sha256,
                 )
                 stage.advance()
+                result.unpacked += 1
     except (OSError, DiskFull) as exc:
         if isinstance(exc, DiskFull) or is_disk_full(exc):
             raise BundleError(
