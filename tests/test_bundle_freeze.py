@@ -253,6 +253,12 @@ def test_bad_requirements_fail_cleanly(
     assert not (tmp_path / "deps").exists() and leftovers(tmp_path) == []
 
 
+def test_missing_find_links_folder_is_named(tmp_path: Path) -> None:
+    with pytest.raises(BundleError, match=r"--find-links wheelhouse: no such folder"):
+        freeze(["six"], dest=tmp_path / "deps", find_links=["wheelhouse"], no_index=True, progress=False)
+    assert not (tmp_path / "deps").exists()
+
+
 def test_conflict_hint_says_relax(bundle_env: PackageIndex, tmp_path: Path) -> None:
     with pytest.raises(BundleError) as info:
         freeze(["kmt-gamma==1.0", "kmt-gamma>=2"], dest=tmp_path / "deps", **bundle_env.freeze_kwargs())

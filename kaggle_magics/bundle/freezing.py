@@ -131,6 +131,11 @@ def freeze(
     snapshot = _choose_base(base, no_base, target)
     dir_paths = _check_dirs(dirs)
     links = tuple(str(f) if "://" in str(f) else str(Path(f).expanduser().absolute()) for f in find_links)
+    for given, link in zip(find_links, links, strict=True):
+        if "://" not in link and not Path(link).exists():
+            raise BundleError(
+                f"--find-links {given}: no such folder", hint="pass a folder of wheels and sdists, or a URL"
+            )
     index = IndexOptions(index_url, links, no_index)
     reuse = _reusable(dest_path)
     progress_ = Progress(progress)
