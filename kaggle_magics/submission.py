@@ -91,6 +91,10 @@ def kernel_ref(options: KernelOptions, defaults: config.ProjectDefaults, fallbac
 def build_metadata(options: KernelOptions, ref: KernelRef, code_file: str) -> tuple[KernelMetadata, list[str]]:
     """kernel-metadata.json for these options, and notes worth telling the user."""
     notes: list[str] = []
+    if options.title is not None and len(options.title) < 5:
+        raise MetadataError(
+            f"--title {options.title!r} is shorter than 5 characters", hint="Kaggle needs a title of 5 or more"
+        )
     competitions = [str(CompetitionRef.parse(c)) for c in options.competition]
     shape = check_accelerator(options.accelerator) if options.accelerator else (DEFAULT_GPU if options.gpu else None)
     internet = bool(options.internet) if options.internet is not None else False
@@ -260,6 +264,11 @@ def _push_folder(
         )
     meta = KernelMetadata.read(folder)
     meta_path = folder / KERNEL_METADATA
+    if not meta.id:
+        raise MetadataError(
+            f"{meta_path}: id_no alone does not name the kernel",
+            hint='add "id": "owner/kernel-slug" (the slug from the notebook\'s URL)',
+        )
     notes = meta.validate(str(meta_path), folder=folder)
     raw = json.loads(meta_path.read_text(encoding="utf-8"))
     if "enable_internet" not in raw:

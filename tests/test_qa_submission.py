@@ -89,3 +89,18 @@ def test_convert_says_how_to_fix_each_failed_file(tmp_path: Path, monkeypatch, c
     out = capsys.readouterr().out
     assert "hint: each kernel is named after its file: rename the file" in out, out
     assert (tmp_path / "kaggle" / "my-notebook" / "kernel-metadata.json").is_file()
+
+
+def test_bad_title_and_id_no_alone_name_their_culprit(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "plain.py").write_text("print(1)\n")
+    assert main(["push", "plain.py", "--id", "me/plain-kern", "--title", "abc", "--dry-run"]) == 2
+    assert "--title 'abc' is shorter than 5 characters" in capsys.readouterr().err
+    (tmp_path / "k").mkdir()
+    (tmp_path / "k" / "a.py").write_text("print(1)\n")
+    meta = {"id_no": 1000, "title": "idno-kern", "code_file": "a.py", "kernel_type": "script"}
+    (tmp_path / "k" / "kernel-metadata.json").write_text(json.dumps(meta))
+    assert main(["push", "k", "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "id_no alone" in err and '"id": "owner/kernel-slug"' in err, err
+    assert not (tmp_path / "kaggle").exists()
