@@ -101,7 +101,7 @@ def test_base_snapshot_leaves_out_what_the_image_has(bundle_env: PackageIndex, t
         {"project": "kmt-gamma", "version": "1.0", "reason": "the base has 1.0"},
     ]
     assert manifest.base == {"source": str(base), "packages": 2}
-    assert "left out           kmt-delta==1.0, kmt-gamma==1.0" in str(with_base)
+    assert "left out           2: kmt-delta==1.0, kmt-gamma==1.0" in str(with_base)
     assert not any("no base" in note for note in manifest.notes)
     # without the base the newest gamma is chosen and shipped with its dependency
     without = freeze(["kmt-gamma"], dest=tmp_path / "b", **bundle_env.freeze_kwargs())

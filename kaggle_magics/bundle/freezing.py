@@ -75,7 +75,7 @@ class FreezeResult(Result):
             ("target", self.target),
             ("files", f"{self.files} files, {human_size(self.size_bytes)}"),
             ("wheels", f"{len(self.wheels)}: {', '.join(self.wheels)}" if self.wheels else "none"),
-            ("left out", ", ".join(self.left_out) if self.left_out else "nothing"),
+            ("left out", f"{len(self.left_out)}: {', '.join(self.left_out)}" if self.left_out else "nothing"),
             ("built from source", ", ".join(self.built_from_source) if self.built_from_source else "nothing"),
             ("dirs", self.dirs),
             ("installer", self.installer),
