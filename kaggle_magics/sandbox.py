@@ -7,7 +7,8 @@ Three ways, best first (``$KAGGLE_MAGICS_SANDBOX`` = ``auto`` | ``bwrap`` | ``un
     the host's system folders read-only (``/usr``, ``/etc``, ...: home and project folders stay out, but for
     the folders the interpreter is read from), a fresh ``/kaggle`` with every input read-only under
     ``/kaggle/input/<name>`` and the output folder at ``/kaggle/working``, a private ``/tmp``, and, with
-    internet off, a network namespace of its own (only a loopback that reaches nothing of the host). Code
+    internet off, a network namespace of its own (only a loopback that reaches nothing of the host) and an
+    empty ``/run`` (where the host's daemons keep their Unix sockets, which no network namespace cuts). Code
     that uses the literal ``/kaggle/...`` paths works, and nothing outside the run's folders can be written.
 ``unshare``
     util-linux ``unshare`` (user + network + pid namespaces): the network is cut for real, but ``/kaggle``
@@ -198,6 +199,10 @@ def _bwrap(layout: Layout, tmp: Path) -> Sandbox:
     for entry in system:
         if entry.is_symlink():
             argv += ["--symlink", os.readlink(entry), str(entry)]
+        elif entry == Path("/run") and not layout.internet:
+            # The host's daemons listen on Unix sockets here (docker, databases, the session bus), which a
+            # network namespace does not cut: offline, the run gets an empty /run.
+            argv += ["--tmpfs", str(entry)]
         else:
             argv += ["--ro-bind", str(entry), str(entry)]
     argv += ["--proc", "/proc", "--dev", "/dev", "--ro-bind-try", "/sys", "/sys", "--bind", str(tmp), "/tmp"]

@@ -14,6 +14,7 @@ import importlib.util
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -317,7 +318,10 @@ def test_a_dead_runner_is_noticed_on_the_next_status_read(world: World) -> None:
 
 def test_a_runner_asked_to_stop_cancels_the_run(world: World) -> None:
     status = world.status[CANCELLED.id]
-    assert (status.status, status.failure_message) == ("CANCEL_ACKNOWLEDGED", "the run was stopped (SIGTERM)")
+    assert (status.status, status.failure_message) == (
+        "CANCEL_ACKNOWLEDGED",
+        "the run was stopped (SIGTERM) while running In [1] (notebook cell 1)",
+    )
     _, run_dir = world.backend.run_dir(CANCELLED)
     assert processes_mentioning(str(run_dir)) == []
 
@@ -388,3 +392,29 @@ def test_ctrl_c_of_a_rehearsal_names_the_cell_and_exits_130(world: World, tmp_pa
     assert result.status == "CANCEL_ACKNOWLEDGED" and result.exit_code == 130, result.failure_message
     assert result.failure_message == "the run was stopped (Ctrl-C) while running In [2] (notebook cell 2)"
     assert processes_mentioning(str(result.run_dir)) == [], "nothing of the run is left running"
+
+
+def test_internet_off_cuts_the_hosts_unix_sockets_in_run_too(world: World, tmp_path: Path) -> None:
+    """Daemons (docker, databases, the session bus) listen on sockets under /run, which no network namespace
+    cuts: an offline run gets an empty /run; a run with internet sees the host's."""
+    if not os.access("/run", os.W_OK):
+        pytest.skip("needs a writable /run to put a host socket in")
+    path = Path("/run") / f"kaggle-magics-test-{os.getpid()}.sock"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    server.listen()
+    try:
+        script = tmp_path / "reach.py"
+        script.write_text(
+            "import os, socket\n"
+            "s = socket.socket(socket.AF_UNIX)\n"
+            f"try:\n    s.connect({str(path)!r}); print('REACHED')\n"
+            "except OSError as exc:\n    print('unreachable', type(exc).__name__)\n"
+        )
+        offline = rehearse(script, store=world.store, timeout=120)
+        assert offline.ok and "unreachable FileNotFoundError" in offline.log.read_text(), offline.failure_message
+        online = rehearse(script, store=world.store, internet=True, timeout=120)
+        assert online.ok and "REACHED" in online.log.read_text(), online.failure_message
+    finally:
+        server.close()
+        path.unlink(missing_ok=True)
