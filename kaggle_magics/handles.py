@@ -56,7 +56,11 @@ def _owner_slug_version(
     parts = _split(text, (1, 2, 3), form)
     if len(parts) == 1:
         if not default_owner:
-            raise InvalidRef(f"{text!r} names no owner", hint=f"expected {form}, or set an owner")
+            raise InvalidRef(
+                f"{text!r} names no owner",
+                hint=f"write {form}, or set a default owner: owner = \"NAME\" in [tool.kaggle_magics] of pyproject.toml"
+                " (in a notebook: %config KaggleMagics.owner = \"NAME\")",
+            )
         parts = [default_owner, *parts]
     owner = _part(parts[0], "owner", text, form)
     slug = _part(parts[1], what, text, form)

@@ -104,3 +104,11 @@ def test_bad_title_and_id_no_alone_name_their_culprit(tmp_path: Path, monkeypatc
     err = capsys.readouterr().err
     assert "id_no alone" in err and '"id": "owner/kernel-slug"' in err, err
     assert not (tmp_path / "kaggle").exists()
+
+
+def test_a_ref_without_owner_says_where_to_set_one(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "plain.py").write_text("print(1)\n")
+    assert main(["push", "plain.py", "--id", "plain-kern", "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "[tool.kaggle_magics]" in err and "%config KaggleMagics.owner" in err, err
