@@ -107,6 +107,23 @@ def test_a_kernel_without_a_completed_run_cannot_be_attached(backend: LocalBacke
         backend.kernel_status(KernelRef.parse("me/deps-kernel"))
 
 
+def test_attaching_an_older_output_than_the_latest_version_is_said(backend: LocalBackend, tmp_path: Path) -> None:
+    deps = make_kernel(tmp_path / "deps", "me/deps-kernel", ["1"])
+    backend.push_kernel(deps, no_run=True)
+    run = backend.store.kernel_versions_dir("me", "deps-kernel") / "1" / "run"
+    (run / "output").mkdir(parents=True)
+    (run / "status.json").write_text('{"status": "COMPLETE"}')  # version 1 ran; version 2 has not yet
+    backend.push_kernel(deps, no_run=True)
+    folder = make_kernel(tmp_path / "k", REF.id, ["1"], kernel_sources=["me/deps-kernel"])
+    pushed = backend.push_kernel(folder, no_run=True)
+    assert (
+        "kernel me/deps-kernel: attached the output of version 1, its latest completed run (version 2 has no "
+        "completed run yet)"
+    ) in pushed.notes
+    pinned = make_kernel(tmp_path / "k2", REF.id, ["1"], kernel_sources=["me/deps-kernel/1"])
+    assert not any("attached the output" in note for note in backend.push_kernel(pinned, no_run=True).notes)
+
+
 def test_two_sources_on_one_mount_point_are_refused(backend: LocalBackend, tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()

@@ -83,6 +83,7 @@ class LocalBackend(Backend):
             models=meta.model_sources,
             exclude=ref,
         )
+        notes += self._older_outputs_notes(meta.kernel_sources, resolved["kernels"])
         self.store.ensure()
         versions = self.store.kernel_versions_dir(ref.owner, ref.slug)
         with store.new_version(versions) as new:
@@ -217,6 +218,20 @@ class LocalBackend(Backend):
                 "then push",
             )
         return inputs, resolved
+
+    def _older_outputs_notes(self, sources: list[str], pinned: list[str]) -> list[str]:
+        """Say so when an unpinned kernel source gets an older version's output than its latest version (whose
+        run is still going, failed or was skipped): a new bundle pushed a moment ago is not used yet."""
+        notes = []
+        for text, used in zip(sources, pinned, strict=True):
+            ref = KernelRef.parse(text)
+            latest, version = self.kernel_versions(ref)[-1], int(used.rsplit("/", 1)[1])
+            if ref.version is None and version != latest:
+                notes.append(
+                    f"kernel {ref.id}: attached the output of version {version}, its latest completed run "
+                    f"(version {latest} has no completed run yet)"
+                )
+        return notes
 
     def _completed_version(self, ref: KernelRef) -> tuple[int | None, str | None]:
         """The version whose output a kernel source attaches: the pinned one, else the latest COMPLETE run.
