@@ -102,3 +102,23 @@ def test_a_run_seen_running_only_once_has_no_made_up_runtime(kaggle_server, caps
     assert main(["status", "kmtester/short-kern", "--wait"]) == 0
     out = capsys.readouterr().out
     assert "runtime seconds" not in out and "runtime unknown" in out, out
+
+
+def test_a_dropped_answer_to_a_new_dataset_version_makes_one_version(
+    kaggle_server, kaggle_backend, tmp_path
+) -> None:
+    from kaggle_magics.handles import DatasetRef as Ref
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.py").write_text("x = 1\n")
+    ref = Ref.parse("kmtester/dd-codes")
+    kaggle_backend.dataset_upload(src, ref, message="first")
+    (src / "a.py").write_text("x = 2\n")
+    kaggle_server.drop("CreateDatasetVersion", after=True)
+    result = kaggle_backend.dataset_upload(src, ref, message="second")
+    assert len(kaggle_server.dataset("kmtester/dd-codes").versions) == 2, "the version was not made twice"
+    assert result.version == 2 and any("connection failed" in n for n in result.notes), result
+    (src / "a.py").write_text("x = 3\n")
+    kaggle_server.fail("StartBlobUpload", 503)
+    assert kaggle_backend.dataset_upload(src, ref, message="third").version == 3, "uploads still retried"

@@ -643,7 +643,8 @@ class KaggleBackend(Backend):
             def send(api: Any) -> Any:
                 if before is None:
                     return api.dataset_create_new(str(stage), public=public, quiet=True, dir_mode="zip")
-                return api.dataset_create_version(str(stage), message, quiet=True, dir_mode="zip")
+                with _one_try(api, _VERSION_WRITES):
+                    return api.dataset_create_version(str(stage), message, quiet=True, dir_mode="zip")
 
             response = self._call(send)
             if response.error:
@@ -789,6 +790,26 @@ class KaggleBackend(Backend):
 
 
 # -- module helpers ------------------------------------------------------------------------------------------
+_VERSION_WRITES = frozenset({"create_dataset_version", "create_dataset_version_by_id"})
+
+
+@contextlib.contextmanager
+def _one_try(api: Any, names: frozenset[str]) -> Iterator[None]:
+    """The client's own retry (``KaggleApi.with_retry``) left off for the calls named: repeating a version
+    creation after a dropped answer makes a second version. We check what landed before trying again instead
+    (:meth:`KaggleBackend._write`); the uploads it wraps keep their retries."""
+    retrying = api.with_retry
+
+    def with_retry(func: Callable[..., T], *args: Any, **kwargs: Any) -> Callable[..., T]:
+        return func if getattr(func, "__name__", "") in names else retrying(func, *args, **kwargs)
+
+    api.with_retry = with_retry
+    try:
+        yield
+    finally:
+        del api.with_retry  # the class's method again
+
+
 def _follow_environment(api: Any) -> None:
     """Make the client honour the environment as it is now.
 
