@@ -119,9 +119,10 @@ class KernelStatus(Result):
     notes: list[str] = field(default_factory=list)
     interrupted: bool = False  # Ctrl-C stopped the waiting (not the run)
     timed_out: bool = False  # --timeout stopped the waiting (not the run)
+    whole_log: bool = False  # log_tail holds the whole log (--logs), not its last lines
 
     _title = "kernel status"
-    _hidden = ("interrupted", "timed_out", "log_tail", "output_files")
+    _hidden = ("interrupted", "timed_out", "log_tail", "output_files", "whole_log")
     _shown_files = 10
 
     def rows(self) -> list[tuple[str, Any]]:
@@ -136,7 +137,8 @@ class KernelStatus(Result):
     def __str__(self) -> str:
         text = super().__str__()
         if self.log_tail:
-            text += "\n  log (last lines)\n" + "\n".join(f"    {line}" for line in self.log_tail)
+            heading = "log" if self.whole_log else "log (last lines)"
+            text += f"\n  {heading}\n" + "\n".join(f"    {line}" for line in self.log_tail)
         return text
 
     def _repr_html_(self) -> str:

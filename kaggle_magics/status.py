@@ -104,6 +104,7 @@ def status(
         entries = _read_log(backend, ref, result)
         lines = log_lines(entries)
         result.log_tail = lines if logs else lines[-tail:]
+        result.whole_log = logs
     if result.done:
         if result.runtime_seconds is None:
             measured = timing.combine(

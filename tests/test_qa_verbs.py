@@ -122,3 +122,15 @@ def test_a_dropped_answer_to_a_new_dataset_version_makes_one_version(
     (src / "a.py").write_text("x = 3\n")
     kaggle_server.fail("StartBlobUpload", 503)
     assert kaggle_backend.dataset_upload(src, ref, message="third").version == 3, "uploads still retried"
+
+
+def test_the_log_heading_says_whether_it_is_the_whole_log(kaggle_server, capsys) -> None:
+    kaggle_server.add_kernel("kmtester/log-kern")
+    lines = "".join(f"line {i}\n" for i in range(30))
+    kaggle_server.set_output("kmtester/log-kern", log=[{"stream_name": "stdout", "time": 2.0, "data": lines}])
+    assert main(["status", "kmtester/log-kern"]) == 0
+    out = capsys.readouterr().out
+    assert "log (last lines)" in out and "line 29" in out and "line 5\n" not in out, out
+    assert main(["status", "kmtester/log-kern", "--logs"]) == 0
+    out = capsys.readouterr().out
+    assert "log (last lines)" not in out and "  log\n" in out and "line 0\n" in out, out
