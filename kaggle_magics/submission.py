@@ -146,11 +146,37 @@ def _staging(parent: Path | None) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def check_replaceable(dest: Path) -> None:
+    """Refuse a ``--dir`` that holds anything but a kernel folder (its metadata and code file): the folder is
+    replaced whole, and the user's own files must never go with it."""
+    if not dest.exists() and not dest.is_symlink():
+        return
+    if dest.is_symlink() or not dest.is_dir():
+        raise MetadataError(f"--dir {dest} exists and is not a folder", hint="give a new or empty folder")
+    names = {entry.name for entry in dest.iterdir()}
+    if not names:
+        return
+    ours = {KERNEL_METADATA}
+    try:
+        ours.add(KernelMetadata.read(dest).code_file)
+    except KaggleMagicsError:
+        ours = set()
+    extra = sorted(names - ours) if KERNEL_METADATA in ours else sorted(names)
+    if extra:
+        shown = ", ".join(extra[:3]) + (f" (+{len(extra) - 3} more)" if len(extra) > 3 else "")
+        raise MetadataError(
+            f"--dir {dest} holds files of its own ({shown}): it would be replaced whole",
+            hint="give a new or empty folder, or a kernel folder written by kaggle-magics",
+        )
+
+
 def write_kernel_folder(nb: NotebookNode, meta: KernelMetadata, dest: Path) -> Path:
     """Write the notebook and its metadata into ``dest`` atomically: built beside it, then renamed into place.
 
-    An existing ``dest`` is replaced only once the new folder is complete."""
+    An existing ``dest`` is replaced only once the new folder is complete, and only if it holds nothing but a
+    kernel folder (see :func:`check_replaceable`)."""
     dest = Path(dest)
+    check_replaceable(dest)
     with _staging(dest.parent) as tmp:
         build = tmp / dest.name
         build.mkdir()
@@ -305,6 +331,7 @@ def _push_folder(
             dest = Path(options.dir).expanduser()
             if dest.resolve() == folder.resolve():
                 raise MetadataError(f"--dir {dest} is the folder being pushed", hint="choose another --dir")
+            check_replaceable(dest)
             if dest.exists():
                 shutil.rmtree(dest)
             shutil.copytree(stage, dest)

@@ -112,3 +112,19 @@ def test_a_ref_without_owner_says_where_to_set_one(tmp_path: Path, monkeypatch, 
     assert main(["push", "plain.py", "--id", "plain-kern", "--dry-run"]) == 2
     err = capsys.readouterr().err
     assert "[tool.kaggle_magics]" in err and "%config KaggleMagics.owner" in err, err
+
+
+def test_dir_never_replaces_a_folder_holding_the_users_files(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.py").write_text("# %%\nprint(1)\n")
+    for name in ("proj", "proj2"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "precious.txt").write_text("my work")
+    assert main(["push", "a.py", "--id", "me/dir-kern", "--dir", "proj", "--dry-run"]) == 2
+    assert "precious.txt" in capsys.readouterr().err
+    assert main(["push", "a.py", "--id", "me/dir-kern", "--dir", "new", "--dry-run"]) == 0
+    assert main(["push", "a.py", "--id", "me/dir-kern", "--dir", "new", "--dry-run"]) == 0, "ours: replaced"
+    assert main(["push", "new", "--dir", "proj2", "--dry-run"]) == 2
+    for name in ("proj", "proj2"):
+        assert sorted(p.name for p in (tmp_path / name).iterdir()) == ["precious.txt"]
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["dir-kern.ipynb", "kernel-metadata.json"]
