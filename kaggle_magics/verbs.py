@@ -120,9 +120,12 @@ def submit(ns: argparse.Namespace, ctx: Context) -> Any:
 
     competition = config.first(ns.competition, ctx.defaults.competition)
     if not competition:
-        from .errors import KaggleMagicsError
+        from .errors import ConfigError
 
-        raise KaggleMagicsError("no competition", hint="pass --competition SLUG (the slug from its URL)")
+        raise ConfigError(
+            "no competition to submit to",
+            hint="pass --competition SLUG (the slug from its URL), or set competition in [tool.kaggle_magics]",
+        )
     kernel = KernelRef.parse(ns.kernel, default_owner=ctx.owner()) if ns.kernel else None
     return run_submit(
         ctx.backend(ns.backend),

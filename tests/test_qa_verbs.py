@@ -134,3 +134,9 @@ def test_the_log_heading_says_whether_it_is_the_whole_log(kaggle_server, capsys)
     assert main(["status", "kmtester/log-kern", "--logs"]) == 0
     out = capsys.readouterr().out
     assert "log (last lines)" not in out and "  log\n" in out and "line 0\n" in out, out
+
+
+def test_submit_without_a_competition_is_bad_input(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["submit", "--kernel", "kmtester/sub-kern", "--backend", "local"]) == 2
+    assert "[tool.kaggle_magics]" in capsys.readouterr().err
