@@ -106,4 +106,5 @@ def rehearse(
     runner.supervise(run_dir, on_cell, sandbox_mode=sandbox_mode)
     result = runner.load_result(run_dir, str(path))
     result.notes = notes + result.notes
+    result.cells_shown = on_cell is not None
     return result

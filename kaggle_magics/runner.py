@@ -117,9 +117,10 @@ class RunResult(Completes, Result):
     internet: bool | None = None
     notes: list[str] = field(default_factory=list)
     interrupted: bool = False  # Ctrl-C stopped a foreground run
+    cells_shown: bool = False  # each cell's line was printed as it finished: the text does not repeat them
 
     _title = "run"
-    _hidden = ("cells", "run_dir", "interrupted")
+    _hidden = ("cells", "run_dir", "interrupted", "cells_shown")
 
     @property
     def exit_code(self) -> int:
@@ -135,7 +136,7 @@ class RunResult(Completes, Result):
 
     def __str__(self) -> str:
         text = super().__str__()
-        if self.cells:
+        if self.cells and not self.cells_shown:
             text += "\n  cells\n" + "\n".join(f"    {cell}" for cell in self.cells)
         return text
 

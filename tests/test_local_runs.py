@@ -363,7 +363,11 @@ def test_rehearse_a_bare_notebook_reports_each_cell(world: World, tmp_path: Path
     assert result.internet is False and result.sandbox == "bwrap"
     assert "internet off (as for a competition submission)" in result.notes[0]
     text = str(result)
-    assert "In [2]" in text and "again.csv" in text and str(result.output_dir) in text
+    assert "again.csv" in text and str(result.output_dir) in text
+    assert "In [2]" not in text, "the cells were shown as they ended (on_cell): the text does not repeat them"
+    assert "In [2]" in result._repr_html_(), "a notebook's result keeps the table"
+    result.cells_shown = False
+    assert "In [2]" in str(result)
 
 
 def test_rehearse_a_failing_kernel_folder_and_a_script(world: World, tmp_path: Path) -> None:

@@ -77,3 +77,4 @@ def test_rehearse_on_the_command_line_fails_with_the_cell(tmp_path: Path, monkey
     # Percent-format cells are run and timed one by one, as `push` makes them cells of the notebook.
     assert 'Exception encountered at "In [2]" (notebook cell 2): ValueError: boom' in out
     assert "In [1]" in out and "x = 1" in out
+    assert out.count("In [2]") == 2, "each cell's line once, as it ends (the failure message names In [2] too)"
