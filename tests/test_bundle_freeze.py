@@ -86,6 +86,26 @@ def test_progress_callback_sees_download_and_build(bundle_env: PackageIndex, tmp
     assert build[-1][1:] == (1, 1)
 
 
+def test_terminal_progress_is_one_bar_at_a_time_and_clears(
+    bundle_env: PackageIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    freeze(["kmt-alpha"], dest=tmp_path / "deps", **bundle_env.freeze_kwargs() | {"progress": None})
+    shown = terminal.getvalue()
+    assert "download" in shown and "build from source" in shown
+    # the installer wheels are fetched beside the download: a second bar there could close last, leaving
+    # the cursor mid-line and the summary indented
+    assert "installer wheels" not in shown and "pack dirs" not in shown
+    assert shown.endswith("\r"), repr(shown[-80:])
+
+
 def test_base_snapshot_leaves_out_what_the_image_has(bundle_env: PackageIndex, tmp_path: Path) -> None:
     base = tmp_path / "kaggle-base.txt"
     base.write_text("# captured in a Kaggle notebook\nkmt-gamma==1.0\nnumpy==2.1.0+cu124\n")

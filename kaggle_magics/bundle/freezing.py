@@ -295,7 +295,8 @@ def _freeze_into(
 def _tools(
     out: Path, target: Target, uv: str, index: IndexOptions, work: Path, progress: Progress, notes: list[str]
 ) -> list[Tool]:
-    with progress.stage("tools", None, unit="B", desc="installer wheels") as stage:
+    # in the background while the download bar shows: no bar of its own (see Progress.stage)
+    with progress.stage("tools", None, unit="B", desc="installer wheels", show=False) as stage:
         return gather_tools(out, target, uv, index, work, stage, notes)
 
 

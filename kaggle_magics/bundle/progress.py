@@ -25,7 +25,9 @@ ProgressArg = ProgressCallback | bool | None
 class Stage:
     """One step's progress; thread-safe ``advance``."""
 
-    def __init__(self, owner: Progress, name: str, total: int | None, unit: str, desc: str):
+    def __init__(
+        self, owner: Progress, name: str, total: int | None, unit: str, desc: str, show: bool = True
+    ):
         self._owner = owner
         self.name = name
         self.total = total
@@ -34,7 +36,7 @@ class Stage:
         self._bar: Any = None
         if owner.callback is not None:
             owner.callback(name, 0, total)
-        elif owner.use_tqdm and total != 0 and runtime.run_type() != "Batch":
+        elif show and owner.use_tqdm and total != 0 and runtime.run_type() != "Batch":
             self._bar = _bar(total, unit, desc)
             if self._bar is None:
                 owner.use_tqdm = False
@@ -68,9 +70,12 @@ class Progress:
         self.use_tqdm = progress is None or progress is True
 
     def stage(
-        self, name: str, total: int | None = None, *, unit: str = "it", desc: str | None = None
+        self, name: str, total: int | None = None, *, unit: str = "it", desc: str | None = None, show: bool = True
     ) -> Stage:
-        return Stage(self, name, total, unit, desc or name)
+        """A step's progress. ``show=False`` keeps it from the terminal (callbacks still hear it): for a step
+        that runs beside another one's bar: of two tqdm lines, the lower one closed last leaves the cursor
+        mid-line, and the summary printed after it indented."""
+        return Stage(self, name, total, unit, desc or name, show)
 
 
 def _bar(total: int | None, unit: str, desc: str) -> Any:
