@@ -13,7 +13,7 @@ from typing import Any
 
 from . import timing
 from .backends.base import Backend
-from .errors import BackendError, NotFound
+from .errors import BackendError, NotFound, PermissionDenied
 from .explain import reword
 from .handles import KernelRef
 from .progress import format_seconds, make_display
@@ -21,6 +21,8 @@ from .results import KernelStatus, LogEntry
 from .waiting import Poll, Waited, close_display, wait_for
 
 TAIL_LINES = 10
+OUTAGE_GRACE = 600.0  # seconds of failing polls (each already retried) a long wait rides out
+UNREADABLE = "status unreadable, still trying"  # the state shown while Kaggle does not answer
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -72,15 +74,36 @@ def status(
     waited: Waited[KernelStatus] | None = None
     if (wait or timeout is not None) and not first.done:
         shown = make_display(display, f"{ref}")
+        schedule = poll or Poll()
+        known = [first]
+        outage: list[float] = []  # when the polls started failing, while they fail
+
+        def check() -> KernelStatus:
+            """A poll; during a Kaggle outage (its retries spent) the wait goes on, for up to OUTAGE_GRACE s."""
+            try:
+                known[0] = get_status(backend, ref)
+            except (NotFound, PermissionDenied):
+                raise
+            except BackendError:
+                outage[:1] = outage[:1] or [schedule.clock()]
+                if schedule.clock() - outage[0] >= OUTAGE_GRACE:
+                    raise
+                return replace(known[0], status=UNREADABLE)
+            outage.clear()
+            return known[0]
+
         waited = wait_for(
-            lambda: get_status(backend, ref),
+            check,
             lambda s: s.status,
             lambda s: s.done,
             first=first,
-            poll=poll or Poll(),
+            poll=schedule,
             timeout=timeout,
             display=shown,
         )
+        if waited.last.status == UNREADABLE:  # stopped during an outage: report what we last knew
+            waited.last = known[0]
+        waited.observations = [o for o in waited.observations if o.state != UNREADABLE]
         close_display(shown, waited, waited.last.status)
     result = replace(waited.last if waited else first)
     result.notes = list(result.notes)

@@ -140,3 +140,50 @@ def test_submit_without_a_competition_is_bad_input(tmp_path, monkeypatch, capsys
     monkeypatch.chdir(tmp_path)
     assert main(["submit", "--kernel", "kmtester/sub-kern", "--backend", "local"]) == 2
     assert "[tool.kaggle_magics]" in capsys.readouterr().err
+
+
+class _FailingFrom:
+    """A display that, at its first update, makes the server fail the next ``times`` status polls."""
+
+    def __init__(self, server, times: int) -> None:
+        self.server, self.times, self.states = server, times, []
+
+    def update(self, state: str, elapsed: float) -> None:
+        if not self.states:
+            self.server.fail("GetKernelSessionStatus", 503, times=self.times)
+        self.states.append(state)
+
+    def close(self, final: str | None = None) -> None:
+        pass
+
+
+def _fake_poll():
+    from kaggle_magics.waiting import Poll
+
+    clock = [0.0]
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    return Poll(clock=lambda: clock[0], sleep=sleep)
+
+
+def test_a_long_wait_rides_out_a_kaggle_outage(kaggle_server, kaggle_backend) -> None:
+    from kaggle_magics.status import UNREADABLE, status
+
+    kaggle_server.add_kernel("kmtester/outage-kern")
+    kaggle_server.set_status("kmtester/outage-kern", "RUNNING", "RUNNING", "COMPLETE")
+    shown = _FailingFrom(kaggle_server, times=2 * kaggle_backend.retry.attempts)  # two polls fail for good
+    result = status(kaggle_backend, "kmtester/outage-kern", wait=True, poll=_fake_poll(), display=shown)
+    assert result.status == "COMPLETE" and UNREADABLE in shown.states, shown.states
+
+
+def test_an_outage_longer_than_the_grace_ends_the_wait(kaggle_server, kaggle_backend, monkeypatch) -> None:
+    from kaggle_magics import status as status_module
+
+    monkeypatch.setattr(status_module, "OUTAGE_GRACE", 3.0)
+    kaggle_server.add_kernel("kmtester/outage-kern")
+    kaggle_server.set_status("kmtester/outage-kern", *["RUNNING"] * 50)
+    shown = _FailingFrom(kaggle_server, times=1000)
+    with pytest.raises(BackendError, match="HTTP 503"):
+        status_module.status(kaggle_backend, "kmtester/outage-kern", wait=True, poll=_fake_poll(), display=shown)
