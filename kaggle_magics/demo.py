@@ -62,13 +62,14 @@ class DemoResult(Completes, Result):
     failure_message: str | None = None
     log_tail: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    steps_shown: bool = False  # each step's line was printed as it ended: the text does not repeat them
 
     _title = "kaggle-magics demo (embedded local Kaggle)"
-    _hidden = ("steps", "log_tail")
+    _hidden = ("steps", "log_tail", "steps_shown")
 
     def __str__(self) -> str:
         text = super().__str__()
-        if self.steps:
+        if self.steps and not self.steps_shown:
             text += "\n  chain\n" + "\n".join(f"    {step}" for step in self.steps)
         if self.log_tail:
             text += "\n  log of the failed run (last lines)\n" + "\n".join(
@@ -105,7 +106,7 @@ def demo(
     backend = LocalBackend(store)
     backend.store.ensure()
     workspace = backend.store.root / "demo"
-    result = DemoResult(status="RUNNING", workspace=workspace)
+    result = DemoResult(status="RUNNING", workspace=workspace, steps_shown=echo is not None)
 
     data = _competition_files(workspace / "competition-data")
     comp = add_competition(

@@ -41,7 +41,9 @@ def test_demo_with_local_wheels(tmp_path: Path, isolated_env: Path) -> None:
     assert result.submission_csv is not None and result.submission_csv.read_text() == EXPECTED
     assert any(line.startswith("[4/4] code submission") for line in lines)
     text = str(result)
-    assert str(result.submission_csv) in text and "deps kernel run" in text
+    assert str(result.submission_csv) in text
+    assert "deps kernel run" not in text, "the steps were echoed as they ended: the text does not repeat them"
+    assert sum("deps kernel run" in line for line in lines) == 1 and "deps kernel run" in result._repr_html_()
 
     # The deps kernel's output is the bundle, with the whole closure.
     _, deps_run = backend.run_dir(DEPS)
