@@ -187,3 +187,14 @@ def test_an_outage_longer_than_the_grace_ends_the_wait(kaggle_server, kaggle_bac
     shown = _FailingFrom(kaggle_server, times=1000)
     with pytest.raises(BackendError, match="HTTP 503"):
         status_module.status(kaggle_backend, "kmtester/outage-kern", wait=True, poll=_fake_poll(), display=shown)
+
+
+def test_a_submissions_message_is_the_users_description_not_kaggles_reply(kaggle_server, tmp_path, capsys) -> None:
+    kaggle_server.add_competition("titanic")
+    kaggle_server.add_kernel("kmtester/sub-kern")
+    (tmp_path / "sub.csv").write_text("id,y\n1,0\n")
+    assert main(["submit", "--competition", "titanic", "--file", str(tmp_path / "sub.csv")]) == 0
+    assert "Successfully submitted" not in capsys.readouterr().out
+    assert main(["submit", "--competition", "titanic", "--kernel", "kmtester/sub-kern", "-m", "fold 3"]) == 0
+    out = capsys.readouterr().out
+    assert "fold 3" in out and "Successfully submitted" not in out, out

@@ -482,7 +482,12 @@ class KaggleBackend(Backend):
         return next((s for s in self._submissions(competition) if s.ref and s.ref not in before), None)
 
     def _submit(
-        self, competition: CompetitionRef, what: str, send: Callable[[Any], Any], error_target: _Target
+        self,
+        competition: CompetitionRef,
+        what: str,
+        send: Callable[[Any], Any],
+        error_target: _Target,
+        description: str = "",
     ) -> Submission:
         """Submit once, checking the submission list before any repeat (a submission is never sent twice)."""
         before = {s.ref for s in self._submissions(competition)}
@@ -511,7 +516,7 @@ class KaggleBackend(Backend):
             competition=competition.slug,
             ref=str(ref),
             status="PENDING",
-            message=message or None,
+            message=description or None,  # what the user wrote, as the status calls report it (not the reply)
             submissions_left=self._left_or_none(competition),
             url=f"{competition.url}/submissions",
             notes=notes,
@@ -539,6 +544,7 @@ class KaggleBackend(Backend):
                 file_name, message, competition.slug, kernel.id, kernel.version, quiet=True
             ),
             target,
+            message,
         )
         result.kernel = str(kernel)
         return result
@@ -561,6 +567,7 @@ class KaggleBackend(Backend):
             f"the submission of {path.name} to {competition}",
             send,
             self._competition_target(competition),
+            message,
         )
 
     def submission_status(self, competition: CompetitionRef, ref: str) -> Submission:
