@@ -7,6 +7,7 @@ A registered competition is mounted at ``/kaggle/input/<slug>`` in every local r
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import time
@@ -66,6 +67,7 @@ def add_competition(
     where = storage.Store(store).ensure()
     folder = where.competition_dir(comp.slug)
     folder.mkdir(parents=True, exist_ok=True)
+    notes: list[str] = []
     with storage.locked(folder):
         record: dict[str, Any] = {
             "slug": comp.slug,
@@ -83,13 +85,17 @@ def add_competition(
                 if old.exists():
                     trash = Path(tempfile.mkdtemp(prefix=".old-", dir=folder))
                     old.rename(trash / "data")
-                    (staging / "data").rename(old)
-                    shutil.rmtree(trash, ignore_errors=True)
-                else:
-                    (staging / "data").rename(old)
+                (staging / "data").rename(old)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
             data = folder / "data"
+            # A running kernel has the replaced data mounted (by folder, not by name): it keeps reading it
+            # until it ends, and the copy is removed by a later registration once no run reads it.
+            if _read_by_a_run(where, data):
+                notes.append("the previous data is kept until the runs that read it end")
+            else:
+                for trash in folder.glob(".old-*"):
+                    shutil.rmtree(trash, ignore_errors=True)
         else:
             data = source
             record["data"] = str(source)
@@ -103,7 +109,23 @@ def add_competition(
         copied=copy,
         daily_limit=daily_limit,
         input_path=f"/kaggle/input/{comp.slug}",
+        notes=notes,
     )
+
+
+def _read_by_a_run(where: storage.Store, data: Path) -> bool:
+    """Whether a QUEUED or RUNNING run of the store (pushed or rehearsed) has ``data`` among its inputs."""
+    runs = [*where.root.glob("kernels/*/*/versions/*/run"), *where.rehearsals_dir().glob("*/*/run")]
+    data = data.resolve()
+    for run in runs:
+        try:
+            state = json.loads((run / "status.json").read_text(encoding="utf-8"))
+            inputs = json.loads((run / "spec.json").read_text(encoding="utf-8")).get("inputs") or {}
+        except (OSError, ValueError, AttributeError):
+            continue  # a damaged or half-made run folder is not reading anything
+        if state.get("status") in ("QUEUED", "RUNNING") and any(Path(p).resolve() == data for p in inputs.values()):
+            return True
+    return False
 
 
 def list_competitions(store: Path | None = None) -> list[LocalCompetition]:

@@ -318,6 +318,18 @@ def test_competitions_register_and_replace_their_data(tmp_path: Path, isolated_e
     assert [c.slug for c in list_competitions()] == ["toy-comp"]
     linked = add_competition("big-comp", data, copy=False)
     assert linked.data == data.resolve()
+    # A run that reads the data keeps it while it goes on (its mount follows the folder, not the name).
+    run = Path(os.environ["KAGGLE_MAGICS_STORE"], "kernels", "me", "reader-kernel", "versions", "1", "run")
+    run.mkdir(parents=True)
+    (run / "spec.json").write_text(json.dumps({"inputs": {"toy-comp": str(comp.data)}}))
+    (run / "status.json").write_text('{"status": "RUNNING"}')
+    kept = add_competition("toy-comp", data)
+    assert kept.notes == ["the previous data is kept until the runs that read it end"]
+    (old,) = comp.data.parent.glob(".old-*/data")
+    assert sorted(p.name for p in old.iterdir()) == ["test.csv", "train.csv"]
+    (run / "status.json").write_text('{"status": "COMPLETE"}')
+    assert add_competition("toy-comp", data).notes == []
+    assert list(comp.data.parent.glob(".old-*")) == [], "removed once no run reads it"
     with pytest.raises(NotFound, match="not found"):
         add_competition("other", tmp_path / "nope")
     with pytest.raises(NotFound, match=r"train\.csv' is a file, not a folder"):
