@@ -220,6 +220,21 @@ def test_direct_references_are_built_and_the_source_is_untouched(
     )
 
 
+def test_relative_path_in_a_requirements_file_means_what_pip_says(
+    bundle_env: PackageIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pip install -r reqs/requirements.txt`` reads ``./libs/local`` from the current folder: so does freeze."""
+    import shutil
+
+    shutil.copytree(bundle_env.local, tmp_path / "libs" / "local")
+    (tmp_path / "reqs").mkdir()
+    (tmp_path / "reqs" / "requirements.txt").write_text("./libs/local\n")
+    monkeypatch.chdir(tmp_path)
+    result = freeze(requirement_files=["reqs/requirements.txt"], dest="deps", **bundle_env.freeze_kwargs())
+    assert "kmt-local==0.3" in result.wheels
+    assert result.built_from_source[0] == "kmt-local==0.3"
+
+
 def test_requirement_files_and_dirs(bundle_env: PackageIndex, tmp_path: Path) -> None:
     reqs = tmp_path / "requirements.txt"
     (tmp_path / "more.txt").write_text("kmt-delta  # the dependency\n")

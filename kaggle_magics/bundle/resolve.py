@@ -241,7 +241,10 @@ def compile_lock(
     excludes: list[str] = (),  # type: ignore[assignment]
     tag: str = "main",
 ) -> list[Pin]:
-    """Resolve the requirements files ``sources`` for ``target``; returns the pinned closure."""
+    """Resolve the requirements files ``sources`` for ``target``; returns the pinned closure.
+
+    uv runs from the current folder, as pip would: a relative path in a requirements file (``./pkg``,
+    ``../libs/x``) means the same here as in ``pip install -r``."""
     lock = workdir / f"pylock.{tag}.toml"
     lock.unlink(missing_ok=True)
     if preferences:
@@ -254,7 +257,7 @@ def compile_lock(
         cmd += ["--excludes", str(exclude_file)]
     cmd += [str(s) for s in sources]
     try:
-        run(cmd, what=f"cannot resolve the requirements for {target.label}", env=isolated_env(), cwd=workdir)
+        run(cmd, what=f"cannot resolve the requirements for {target.label}", env=isolated_env(), cwd=Path.cwd())
     except ToolFailed as exc:
         raise _explain(exc) from None
     return parse_lock(lock)
