@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from . import config, notebook
@@ -301,6 +301,12 @@ def _push_folder(
         notes.append(
             "enable_internet was missing (the official client would default it to true): pushed with false"
         )
+    inside = PurePath(meta.code_file)
+    if inside.is_absolute() or ".." in inside.parts:
+        raise MetadataError(
+            f"{meta_path}: code_file {meta.code_file!r} is outside the kernel folder",
+            hint="put the notebook or script in the folder and name it relative to it",
+        )
     code = folder / meta.code_file
     options = KernelOptions(
         accelerator=options.accelerator or (DEFAULT_GPU if options.gpu else None),
@@ -319,7 +325,7 @@ def _push_folder(
     ref = meta.ref
     with _staging(None) as tmp:
         stage = tmp / folder.name
-        stage.mkdir()
+        (stage / meta.code_file).parent.mkdir(parents=True)  # code_file may name a subfolder
         if meta.kernel_type == "notebook":
             nb = notebook.read_notebook(code)
             notes = notebook.prepare(nb, str(code)) + notes

@@ -128,3 +128,21 @@ def test_dir_never_replaces_a_folder_holding_the_users_files(tmp_path: Path, mon
     for name in ("proj", "proj2"):
         assert sorted(p.name for p in (tmp_path / name).iterdir()) == ["precious.txt"]
     assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["dir-kern.ipynb", "kernel-metadata.json"]
+
+
+def test_a_code_file_in_a_subfolder_is_pushed_and_one_outside_refused(
+    tmp_path: Path, kaggle_server, capsys
+) -> None:
+    (tmp_path / "k" / "src").mkdir(parents=True)
+    (tmp_path / "k" / "src" / "main.py").write_text("print(1)\n")
+    meta = {"id": f"{FAKE_USER}/sub-dir-kern", "title": "sub-dir-kern", "code_file": "src/main.py",
+            "language": "python", "kernel_type": "script"}
+    (tmp_path / "k" / "kernel-metadata.json").write_text(json.dumps(meta))
+    assert main(["push", str(tmp_path / "k")]) == 0, capsys.readouterr().err
+    (body,) = kaggle_server.bodies("SaveKernel")
+    assert body["text"] == "print(1)\n"
+    (tmp_path / "outside.py").write_text("print(2)\n")
+    meta["code_file"] = "../outside.py"
+    (tmp_path / "k" / "kernel-metadata.json").write_text(json.dumps(meta))
+    assert main(["push", str(tmp_path / "k")]) == 2
+    assert "outside the kernel folder" in capsys.readouterr().err
