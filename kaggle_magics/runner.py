@@ -70,6 +70,16 @@ _PASS_ENV = (
 _PASS_PREFIXES = ("LC_", "PIP_", "UV_")
 
 
+_SECRET_NAME = re.compile(r"TOKEN|KEY|PASSWORD|SECRET|AUTH|CREDENTIAL", re.IGNORECASE)
+_URL_CREDENTIALS = re.compile(r"://[^/@\s]+@")
+
+
+def carries_secret(name: str, value: str) -> bool:
+    """A variable a run must not see: a secret by its name, or a URL with credentials in it
+    (``PIP_INDEX_URL=https://user:token@host/...``, a proxy with a password)."""
+    return bool(_SECRET_NAME.search(name) or _URL_CREDENTIALS.search(value))
+
+
 # -- results -------------------------------------------------------------------------------------------------
 @dataclass
 class CellTiming:
@@ -618,7 +628,11 @@ def _write_kernelspec(folder: Path, venv: Path) -> None:
 def _kernel_env(box: sandbox.Sandbox, venv: Path) -> dict[str, str]:
     """The kernel's whole environment: Kaggle's markers, the box's paths, locale/proxy/installer settings
     from the machine, and nothing else."""
-    env = {k: v for k, v in os.environ.items() if k in _PASS_ENV or k.startswith(_PASS_PREFIXES)}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if (k in _PASS_ENV or k.startswith(_PASS_PREFIXES)) and not carries_secret(k, v)
+    }
     home = f"{box.tmp_dir}/home"
     env.update(
         PATH=os.pathsep.join(

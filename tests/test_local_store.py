@@ -394,3 +394,14 @@ def test_output_links_that_lead_outside_are_not_outputs(tmp_path: Path) -> None:
     (out / "inside").symlink_to(out / "sub" / "kept.csv")
     (out / "outside").symlink_to("/etc/hostname")
     assert runner.output_files(tmp_path / "run") == ["inside", "sub/kept.csv"]
+
+
+def test_runs_never_see_secrets_in_passed_variables() -> None:
+    from kaggle_magics.runner import carries_secret
+
+    assert carries_secret("PIP_INDEX_URL", "https://me:s3cret-token@pypi.example/simple")
+    assert carries_secret("HTTPS_PROXY", "http://user:pw@proxy:3128")
+    assert carries_secret("UV_INDEX_TOKEN", "abc")
+    assert carries_secret("PIP_PASSWORD", "abc")
+    assert not carries_secret("PIP_INDEX_URL", "https://pypi.example/simple")
+    assert not carries_secret("LANG", "C.UTF-8")
