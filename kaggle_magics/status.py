@@ -40,9 +40,7 @@ def get_status(backend: Backend, ref: KernelRef) -> KernelStatus:
         raise reword(
             exc,
             f"{which} not found",
-            hint=f"check the owner and slug (the notebook's URL: {ref.url}); a private kernel needs its"
-            " owner's"
-            " credentials",
+            hint=backend.kernel_hint(ref),
         ) from None
 
 

@@ -50,7 +50,7 @@ def _limits(backend: Backend, comp: CompetitionRef) -> int | None:
         raise reword(
             exc,
             f"competition {comp.slug!r} not found",
-            hint=f"check the slug in the competition's URL ({comp.url}); join it on Kaggle if you have not",
+            hint=backend.competition_hint(comp),
         ) from None
     except PermissionDenied as exc:
         raise reword(exc, f"not allowed to submit to {comp.slug!r}", hint=_rules_hint(comp)) from None
@@ -194,14 +194,14 @@ def _not_found(backend: Backend, comp: CompetitionRef, kref: KernelRef | None, e
             return reword(
                 exc,
                 f"{which} not found, so it cannot be submitted",
-                hint=f"push it first (%kaggle_push), or check the ref against {kref.url}",
+                hint=f"push it first (%kaggle_push); {backend.kernel_hint(kref)}",
             )
         except BackendError:
             pass
     return reword(
         exc,
         f"competition {comp.slug!r} not found",
-        hint=f"check the slug in the competition's URL ({comp.url})",
+        hint=backend.competition_hint(comp),
     )
 
 

@@ -78,3 +78,15 @@ def test_rehearse_on_the_command_line_fails_with_the_cell(tmp_path: Path, monkey
     assert 'Exception encountered at "In [2]" (notebook cell 2): ValueError: boom' in out
     assert "In [1]" in out and "x = 1" in out
     assert out.count("In [2]") == 2, "each cell's line once, as it ends (the failure message names In [2] too)"
+
+
+def test_missing_things_on_the_local_backend_get_local_hints(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["status", "me/never-pushed", "--backend", "local"]) != 0
+    err = capsys.readouterr().err
+    assert "kernel me/never-pushed not found" in err and "push it to the local Kaggle first" in err
+    assert "kaggle.com" not in err
+    Path("submission.csv").write_text("id,target\n1,2\n")
+    assert main(["submit", "--competition", "no-such-comp", "--file", "submission.csv", "--backend", "local"]) != 0
+    err = capsys.readouterr().err
+    assert "kaggle-magics local competition add no-such-comp DIR" in err

@@ -99,6 +99,17 @@ class Backend(abc.ABC):
         """Upload ``folder`` as a new version of the model instance ``ref`` (creating model/instance if needed)."""
 
     # -- helpers -----------------------------------------------------------------------------------------
+    def kernel_hint(self, ref: KernelRef) -> str:
+        """What to check when ``ref`` is not found here."""
+        return (
+            f"check the owner and slug (the notebook's URL: {ref.url}); "
+            "a private kernel needs its owner's credentials"
+        )
+
+    def competition_hint(self, competition: CompetitionRef) -> str:
+        """What to check when ``competition`` is not found here."""
+        return f"check the slug in the competition's URL ({competition.url}); join it on Kaggle if you have not"
+
     def describe(self) -> str:
         """One line saying which backend this is and where it points."""
         return self.name

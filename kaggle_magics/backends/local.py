@@ -54,6 +54,15 @@ class LocalBackend(Backend):
     def describe(self) -> str:
         return f"local Kaggle in {self.store.root}"
 
+    def kernel_hint(self, ref: KernelRef) -> str:
+        return (
+            "push it to the local Kaggle first (--backend local), or check the owner and slug; "
+            f"the store is {self.store.root}"
+        )
+
+    def competition_hint(self, competition: CompetitionRef) -> str:
+        return f"register its data first: kaggle-magics local competition add {competition.slug} DIR"
+
     # -- kernels: push ------------------------------------------------------------------------------------
     def push_kernel(
         self,
