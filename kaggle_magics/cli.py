@@ -35,6 +35,7 @@ VERBS: dict[str, tuple[str, list[opts.Arg]]] = {
 # ``kaggle-magics local competition add SLUG DIR``
 LOCAL_COMPETITION_VERBS: dict[str, tuple[str, list[opts.Arg], str]] = {
     "add": ("register a folder of data as a local competition", opts.LOCAL_COMPETITION_ADD, "local_competition_add"),
+    "list": ("list the local competitions", [opts.STORE], "local_competition_list"),
 }
 
 

@@ -128,6 +128,24 @@ def _read_by_a_run(where: storage.Store, data: Path) -> bool:
     return False
 
 
+@dataclass
+class LocalCompetitions(Result):
+    """The competitions registered in the local storage, one line each."""
+
+    store: Path
+    competitions: list[LocalCompetition] = field(default_factory=list)
+
+    _title = "local competitions"
+    _hidden = ("competitions",)
+
+    def __str__(self) -> str:
+        lines = [f"  {c.slug:<40} {len(c.files):>4} files  at {c.input_path}" for c in self.competitions]
+        return "\n".join([super().__str__(), *(lines or ["  none: kaggle-magics local competition add SLUG DIR"])])
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
 def list_competitions(store: Path | None = None) -> list[LocalCompetition]:
     """Every competition registered in the storage."""
     root = storage.Store(store).root / "competitions"

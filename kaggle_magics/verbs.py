@@ -69,6 +69,14 @@ def freeze(ns: argparse.Namespace, ctx: Context) -> Any:
     from .bundle import freeze as run_freeze
 
     if ns.capture_base:
+        extra = ns.requirements or ns.requirement_files or ns.dirs
+        if extra:
+            from .errors import KaggleMagicsError
+
+            raise KaggleMagicsError(
+                f"--capture-base writes a snapshot and freezes nothing, but {extra[0]!r} was given too",
+                hint="run --capture-base FILE alone (in a Kaggle notebook), then freeze with --base FILE",
+            )
         return capture_base(ns.capture_base)
 
     d = ctx.defaults
@@ -180,6 +188,15 @@ def local_competition_add(ns: argparse.Namespace, ctx: Context) -> Any:
     return add_competition(
         ns.slug, ns.data_dir, Path(store).expanduser() if store else None, title=ns.title, copy=not ns.link
     )
+
+
+def local_competition_list(ns: argparse.Namespace, ctx: Context) -> Any:
+    from .local_admin import LocalCompetitions, list_competitions
+    from .store import Store
+
+    store = config.first(ns.store, ctx.defaults.store)
+    root = Path(store).expanduser() if store else None
+    return LocalCompetitions(store=Store(root).root, competitions=list_competitions(root))
 
 
 def demo(ns: argparse.Namespace, ctx: Context) -> Any:

@@ -40,3 +40,10 @@ def test_install_with_no_bundle_says_what_the_input_root_holds(tmp_path: Path, c
     assert main(["install", "--input-root", str(root)]) != 0
     err = capsys.readouterr().err
     assert err.startswith("error:") and "some-dataset" in err and "Traceback" not in err
+
+
+def test_capture_base_refuses_requirements(tmp_path: Path, capsys) -> None:
+    base = tmp_path / "kaggle-base.txt"
+    assert main(["freeze", "--capture-base", str(base), "six"]) == 1
+    assert "--capture-base writes a snapshot and freezes nothing, but 'six'" in capsys.readouterr().err
+    assert not base.exists()

@@ -90,3 +90,10 @@ def test_missing_things_on_the_local_backend_get_local_hints(tmp_path: Path, mon
     assert main(["submit", "--competition", "no-such-comp", "--file", "submission.csv", "--backend", "local"]) != 0
     err = capsys.readouterr().err
     assert "kaggle-magics local competition add no-such-comp DIR" in err
+
+
+def test_local_competitions_are_listed(competition: Path, capsys) -> None:
+    capsys.readouterr()
+    assert main(["local", "competition", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "demo-comp" in out and "1 files" in out and "/kaggle/input/demo-comp" in out
