@@ -111,7 +111,7 @@ def status(
         result.waited_seconds = waited.elapsed
         result.interrupted = waited.interrupted
         result.timed_out = waited.timed_out
-        again = f"run status with wait again to follow it (%kaggle_status {ref} --wait)"
+        again = f"follow it again with: kaggle-magics status {ref} --wait (or %kaggle_status in a notebook)"
         if waited.interrupted:
             result.notes.append(f"stopped waiting (Ctrl-C): the run goes on as {result.status}; {again}")
         elif waited.timed_out:
