@@ -33,4 +33,4 @@ def test_every_magic_has_help_from_its_arguments(shell) -> None:
     assert names
     for name in names:
         doc = getattr(magics, name).__doc__
-        assert (doc and "usage:" in doc.lower()) or "::" in doc, f"%{name} has no argument help"
+        assert doc and f"\n  %{name} " in doc and "options:" in doc, f"%{name} has no argument help"
