@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import config
-from .backends.local import LocalBackend
 from .config import ProjectDefaults
 from .handles import CompetitionRef, KernelRef
-from .local_admin import add_competition
+from .local.admin import add_competition
+from .local.backend import LocalBackend
 from .results import Completes, KernelStatus, Result
 
 DEMO_REQUIREMENTS = ("tabulate", "humanize")

@@ -165,7 +165,7 @@ def model(ns: argparse.Namespace, ctx: Context) -> Any:
 
 # -- the embedded local Kaggle -----------------------------------------------------------------------
 def rehearse(ns: argparse.Namespace, ctx: Context) -> Any:
-    from .rehearse import rehearse as run_rehearse
+    from .local.rehearse import rehearse as run_rehearse
 
     store = config.first(ns.store, ctx.defaults.store)
     return run_rehearse(
@@ -182,7 +182,7 @@ def rehearse(ns: argparse.Namespace, ctx: Context) -> Any:
 
 
 def local_competition_add(ns: argparse.Namespace, ctx: Context) -> Any:
-    from .local_admin import add_competition
+    from .local.admin import add_competition
 
     store = config.first(ns.store, ctx.defaults.store)
     return add_competition(
@@ -191,8 +191,8 @@ def local_competition_add(ns: argparse.Namespace, ctx: Context) -> Any:
 
 
 def local_competition_list(ns: argparse.Namespace, ctx: Context) -> Any:
-    from .local_admin import LocalCompetitions, list_competitions
-    from .store import Store
+    from .local.admin import LocalCompetitions, list_competitions
+    from .local.store import Store
 
     store = config.first(ns.store, ctx.defaults.store)
     root = Path(store).expanduser() if store else None

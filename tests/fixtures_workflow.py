@@ -47,12 +47,12 @@ class LocalWorld:
 
 @pytest.fixture(scope="session")
 def local_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalWorld]:
-    from kaggle_magics import sandbox
+    from kaggle_magics.local import sandbox
 
     if not sandbox.probe("bwrap"):
         pytest.skip("the local backend's runs need bubblewrap and unprivileged user namespaces")
-    from kaggle_magics.backends.local import LocalBackend
-    from kaggle_magics.local_admin import add_competition
+    from kaggle_magics.local.admin import add_competition
+    from kaggle_magics.local.backend import LocalBackend
 
     root = tmp_path_factory.mktemp("workflow-world")
     store = root / "store"

@@ -194,7 +194,7 @@ def test_bad_input(kaggle_server, kaggle_backend, tmp_path: Path, code: Path, st
 
 # -- on the local backend ------------------------------------------------------------------------------------
 def test_local_dataset_unchanged_and_archives_kept(tmp_path: Path, code: Path, state: Path) -> None:
-    from kaggle_magics.backends.local import LocalBackend
+    from kaggle_magics.local.backend import LocalBackend
 
     backend = LocalBackend(tmp_path / "store")
     (code / "bundle.tar.gz").write_bytes(b"not unpacked")

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from kaggle_magics import sandbox
-from kaggle_magics.backends.local import LocalBackend
 from kaggle_magics.demo import COMPETITION, DEPS, SUBMISSION, _competition_files, _step, _submission_code, demo
 from kaggle_magics.handles import DatasetRef
-from kaggle_magics.local_admin import add_competition
-from kaggle_magics.rehearse import rehearse
+from kaggle_magics.local import sandbox
+from kaggle_magics.local.admin import add_competition
+from kaggle_magics.local.backend import LocalBackend
+from kaggle_magics.local.rehearse import rehearse
 from kaggle_magics.results import KernelStatus
 from tests.fixtures_local import make_wheel
 

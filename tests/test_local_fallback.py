@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from kaggle_magics import sandbox
-from kaggle_magics.backends.local import LocalBackend
 from kaggle_magics.handles import DatasetRef
-from kaggle_magics.rehearse import rehearse
+from kaggle_magics.local import sandbox
+from kaggle_magics.local.backend import LocalBackend
+from kaggle_magics.local.rehearse import rehearse
 from tests.fixtures_local import LoopbackServer, make_notebook
 
 

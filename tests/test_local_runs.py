@@ -24,14 +24,14 @@ from pathlib import Path
 
 import pytest
 
-from kaggle_magics import runner, sandbox
-from kaggle_magics.backends.local import LocalBackend
 from kaggle_magics.errors import BackendError
 from kaggle_magics.handles import CompetitionRef, DatasetRef, KernelRef, ModelRef
-from kaggle_magics.local_admin import add_competition
-from kaggle_magics.rehearse import rehearse
+from kaggle_magics.local import runs, sandbox
+from kaggle_magics.local.admin import add_competition
+from kaggle_magics.local.backend import LocalBackend
+from kaggle_magics.local.rehearse import rehearse
+from kaggle_magics.local.runs import CellTiming
 from kaggle_magics.results import KernelStatus, PushResult
-from kaggle_magics.runner import CellTiming
 from tests.fixtures_local import (
     SECRET,
     LoopbackServer,
@@ -236,7 +236,7 @@ def test_log_is_kaggles_format_with_cell_times(world: World) -> None:
     assert raw and all(set(item) == {"stream_name", "time", "data"} for item in raw)
     times = [item["time"] for item in raw]
     assert times == sorted(times) and times[-1] <= world.status[FIRST.id].runtime_seconds
-    result = runner.load_result(run_dir, FIRST.id)
+    result = runs.load_result(run_dir, FIRST.id)
     assert [cell.number for cell in result.cells] == [1, 2, 3, 4, 5, 6, 7]
     assert [cell.index for cell in result.cells] == [0, 2, 3, 4, 5, 6, 7]  # the markdown cell is skipped
     assert all(cell.status == "ok" and cell.seconds >= 0 for cell in result.cells)

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from kaggle_magics import runner, sandbox
 from kaggle_magics.backends import get_backend
-from kaggle_magics.backends.local import LocalBackend
 from kaggle_magics.errors import BackendError, ConfigError, MetadataError, NotebookError, NotFound
 from kaggle_magics.handles import CompetitionRef, DatasetRef, KernelRef, ModelRef
-from kaggle_magics.local_admin import add_competition, list_competitions
-from kaggle_magics.store import StoreError
+from kaggle_magics.local import runs, sandbox
+from kaggle_magics.local.admin import add_competition, list_competitions
+from kaggle_magics.local.backend import LocalBackend
+from kaggle_magics.local.store import StoreError
 from tests.fixtures_local import make_kernel
 
 REF = KernelRef.parse("me/some-kernel")
@@ -45,7 +45,7 @@ def test_concurrent_pushes_get_distinct_complete_versions(tmp_path: Path) -> Non
         cells = [f"marker = {marker!r}", "# padding\n" + "x = 1\n" * 20000]
         folders.append(make_kernel(tmp_path / marker, REF.id, cells))
     script = (
-        "import sys; from pathlib import Path; from kaggle_magics.backends.local import LocalBackend; "
+        "import sys; from pathlib import Path; from kaggle_magics.local.backend import LocalBackend; "
         "b = LocalBackend(Path(sys.argv[1])); "
         "print(*[b.push_kernel(Path(sys.argv[2]), no_run=True).version for _ in range(5)])"
     )
@@ -239,23 +239,23 @@ def test_damaged_store_files_are_named_and_left_alone(backend: LocalBackend, tmp
 
 def test_a_run_whose_runner_is_gone_is_reported(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    spec = runner.RunSpec(
+    spec = runs.RunSpec(
         name="x", kernel_type="script", language="python", internet=False, timeout=60, inputs={}
     )
-    runner.prepare_run(run_dir, spec, "print(1)")
+    runs.prepare_run(run_dir, spec, "print(1)")
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     status = json.loads((run_dir / "status.json").read_text())
     status.update(status="RUNNING", runner_pid=gone.pid, started_at=time.time() - 5)
     (run_dir / "status.json").write_text(json.dumps(status))
-    state = runner.read_status(run_dir)
+    state = runs.read_status(run_dir)
     assert state["status"] == "ERROR" and f"pid {gone.pid}" in state["failure_message"]
     assert state["runtime_seconds"] >= 5
     assert json.loads((run_dir / "status.json").read_text())["status"] == "ERROR", "saved, not recomputed"
 
     fresh = tmp_path / "fresh"
-    runner.prepare_run(fresh, spec, "print(1)")
-    assert runner.read_status(fresh)["status"] == "QUEUED", "a run that was just queued is not failed"
+    runs.prepare_run(fresh, spec, "print(1)")
+    assert runs.read_status(fresh)["status"] == "QUEUED", "a run that was just queued is not failed"
 
 
 def test_unknown_kernels_and_versions(backend: LocalBackend, tmp_path: Path) -> None:
@@ -393,11 +393,11 @@ def test_output_links_that_lead_outside_are_not_outputs(tmp_path: Path) -> None:
     (out / "sub" / "kept.csv").write_text("a")
     (out / "inside").symlink_to(out / "sub" / "kept.csv")
     (out / "outside").symlink_to("/etc/hostname")
-    assert runner.output_files(tmp_path / "run") == ["inside", "sub/kept.csv"]
+    assert runs.output_files(tmp_path / "run") == ["inside", "sub/kept.csv"]
 
 
 def test_runs_never_see_secrets_in_passed_variables() -> None:
-    from kaggle_magics.runner import carries_secret
+    from kaggle_magics.local.environment import carries_secret
 
     assert carries_secret("PIP_INDEX_URL", "https://me:s3cret-token@pypi.example/simple")
     assert carries_secret("HTTPS_PROXY", "http://user:pw@proxy:3128")

@@ -66,7 +66,7 @@ def test_someone_elses_model_is_refused_by_name(kaggle_server, kaggle_backend, w
 
 
 def test_local_uploads_are_versioned_too(tmp_path: Path, weights: Path) -> None:
-    from kaggle_magics.backends.local import LocalBackend
+    from kaggle_magics.local.backend import LocalBackend
 
     backend = LocalBackend(tmp_path / "store")
     first = upload_model(backend, weights, "me/toy-model/jax/v1")

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from kaggle_magics import sandbox
+from kaggle_magics.local import sandbox
 from kaggle_magics.waiting import Poll
 from tests.fixtures_local import make_notebook
 
@@ -62,7 +62,7 @@ def enabled(panel: Any) -> list[bool]:
 
 @needs_bwrap
 def test_push_wait_status_output_submit_on_the_local_kaggle(work: Path, isolated_env: Path) -> None:
-    from kaggle_magics.local_admin import add_competition
+    from kaggle_magics.local.admin import add_competition
     from kaggle_magics.panel import default_context, kernel_panel
 
     data = work / "comp-data"
@@ -192,8 +192,8 @@ def test_an_unexpected_exception_shows_its_traceback_in_the_output(work: Path) -
 
 @needs_bwrap
 def test_stop_ends_the_waiting_not_the_run(work: Path) -> None:
-    from kaggle_magics.backends.local import LocalBackend
     from kaggle_magics.handles import KernelRef
+    from kaggle_magics.local.backend import LocalBackend
     from kaggle_magics.panel import kernel_panel
 
     nb = notebook(work, "slow.ipynb", ["import time\ntime.sleep(60)"])

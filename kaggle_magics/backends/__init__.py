@@ -44,7 +44,7 @@ def get_backend(name: str, **options: object) -> Backend:
 
         return KaggleBackend(**options)  # type: ignore[arg-type]
     if name == "local":
-        from .local import LocalBackend
+        from ..local.backend import LocalBackend
 
         return LocalBackend(**options)  # type: ignore[arg-type]
     raise ConfigError(f"unknown backend {name!r}", hint="use one of: " + ", ".join(config.BACKENDS))

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import config
-from .errors import BackendError
+from .. import config
+from ..errors import BackendError
 
 FORMAT = 1
 LOCK_NAME = ".lock"
@@ -59,8 +59,7 @@ def read_json(path: Path, what: str | None = None) -> Any:
     except json.JSONDecodeError as exc:
         raise StoreError(
             f"local store: {label}{path} is not valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg})",
-            hint="it was edited or damaged: fix it by hand (nothing was changed), or delete the folder that "
-            "holds it",
+            hint="it was edited or damaged: fix it by hand (nothing was changed), or delete the folder that holds it",
         ) from None
 
 

@@ -23,21 +23,17 @@ also AppArmor's permission for bwrap/unshare), which ordinary Linux machines all
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import functools
 import os
 import shutil
-import signal
 import site
 import subprocess
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import config
-from .errors import ConfigError
+from .. import config
+from ..errors import ConfigError
 
 MODES = ("bwrap", "unshare", "none")
 KAGGLE_INPUT = "/kaggle/input"
@@ -65,9 +61,7 @@ class Layout:
     inputs: dict[str, Path]  # path under the input root ("my-data", "model/pytorch/v1/2") -> host folder
     working: Path  # becomes /kaggle/working (the output)
     scratch: Path  # private /tmp and HOME live here; removed after the run
-    rw_paths: list[Path] = field(
-        default_factory=list
-    )  # visible and writable at the same path (the run folder)
+    rw_paths: list[Path] = field(default_factory=list)  # visible and writable at the same path (the run folder)
     internet: bool = False
 
 
@@ -126,9 +120,7 @@ def choose_mode(requested: str | None = None) -> str:
     if name == "auto":
         return next(mode for mode in MODES if probe(mode))
     if name not in MODES:
-        raise ConfigError(
-            f"{config.ENV_SANDBOX}={name!r} is not a sandbox mode", hint="use auto, " + ", ".join(MODES)
-        )
+        raise ConfigError(f"{config.ENV_SANDBOX}={name!r} is not a sandbox mode", hint="use auto, " + ", ".join(MODES))
     if not probe(name):
         raise ConfigError(
             f"sandbox mode {name!r} does not work on this machine",
@@ -175,9 +167,7 @@ def build(layout: Layout, mode: str | None = None) -> Sandbox:
                 if probe("unshare") or probe("bwrap")
                 else "no network namespace is possible here (" + _install_hint("bwrap") + ")"
             )
-            notes.insert(
-                0, f"WARNING: internet is off in the metadata but the network is NOT cut in this run: {why}"
-            )
+            notes.insert(0, f"WARNING: internet is off in the metadata but the network is NOT cut in this run: {why}")
     return Sandbox(mode, argv, str(input_root), str(layout.working), str(tmp), env, cut, False, notes)
 
 
@@ -228,9 +218,7 @@ def _bwrap(layout: Layout, tmp: Path) -> Sandbox:
         KAGGLE_WORKING,
         "--",
     ]
-    notes = (
-        [] if layout.internet else ["network cut (bwrap network namespace): nothing outside the run answers"]
-    )
+    notes = [] if layout.internet else ["network cut (bwrap network namespace): nothing outside the run answers"]
     return Sandbox("bwrap", argv, KAGGLE_INPUT, KAGGLE_WORKING, "/tmp", {}, not layout.internet, True, notes)
 
 
@@ -256,67 +244,3 @@ def _interpreter_paths() -> list[Path]:
     paths.update(Path(p) for p in sys.path if p and Path(p).is_dir())
     paths.update(Path(p) for p in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep) if p)
     return sorted({p.resolve() for p in paths}, key=lambda p: len(p.parts))
-
-
-# -- process helpers (used by the runner) --------------------------------------------------------------------
-def die_with_parent() -> Callable[[], None] | None:
-    """A ``preexec_fn`` that makes the child get SIGKILL when the process that started it dies (Linux prctl),
-    or None where there is no prctl. libc is looked up here, before the fork: the child only calls it."""
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):  # pragma: no cover - not Linux
-        return None
-    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong]
-
-    def preexec() -> None:
-        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-    return preexec
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (from /proc; empty where there is none)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def kill_tree(pid: int) -> None:
-    """SIGKILL ``pid`` and everything below it (a Jupyter kernel runs in a session of its own, so killing a
-    process group is not enough)."""
-    for target in [*descendants(pid), pid]:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(target, signal.SIGKILL)
-
-
-def loopback_up() -> bool:
-    """Bring ``lo`` up (a fresh network namespace has it down; the kernel's ZMQ channels need it). True when
-    it is up afterwards."""
-    import fcntl
-    import socket
-    import struct
-
-    siocgifflags, siocsifflags, iff_up = 0x8913, 0x8914, 0x1
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            request = struct.pack("16sh22x", b"lo", 0)
-            flags = struct.unpack("16sh", fcntl.ioctl(sock, siocgifflags, request)[:18])[1]
-            if flags & iff_up:
-                return True
-            fcntl.ioctl(sock, siocsifflags, struct.pack("16sh22x", b"lo", flags | iff_up))
-            return True
-    except OSError:
-        return False

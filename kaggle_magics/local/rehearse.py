@@ -13,11 +13,13 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from . import notebook, runner
-from .backends.local import LocalBackend, read_kernel_folder
-from .errors import NotebookError
-from .metadata import KERNEL_METADATA
-from .runner import CellTiming, RunResult
+from .. import notebook
+from ..errors import NotebookError
+from ..metadata import KERNEL_METADATA
+from . import runner, runs
+from .backend import LocalBackend
+from .kernel_folder import read_kernel_folder
+from .runs import CellTiming, RunResult
 
 
 def rehearse(
@@ -93,18 +95,18 @@ def rehearse(
     backend.store.ensure()
     stamp = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
     run_dir = backend.store.rehearsals_dir() / name / stamp / "run"
-    spec = runner.RunSpec(
+    spec = runs.RunSpec(
         name=str(path),
         kernel_type=kernel_type,
         language=language,
         internet=run_internet,
-        timeout=timeout or runner.DEFAULT_TIMEOUT,
+        timeout=timeout or runs.DEFAULT_TIMEOUT,
         inputs={k: str(v) for k, v in inputs.items()},
         code_file=path.name,
     )
-    runner.prepare_run(run_dir, spec, code)
+    runs.prepare_run(run_dir, spec, code)
     runner.supervise(run_dir, on_cell, sandbox_mode=sandbox_mode)
-    result = runner.load_result(run_dir, str(path))
+    result = runs.load_result(run_dir, str(path))
     result.notes = notes + result.notes
     result.cells_shown = on_cell is not None
     return result

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import KaggleMagicsError, NotFound
+from ..handles import CompetitionRef
+from ..results import Result
 from . import store as storage
-from .errors import KaggleMagicsError, NotFound
-from .handles import CompetitionRef
-from .results import Result
 
 DAILY_LIMIT = 5
 
@@ -155,9 +155,7 @@ def list_competitions(store: Path | None = None) -> list[LocalCompetition]:
             continue
         record = storage.read_json_object(folder / "competition.json", "competition record")
         data = Path(record["data"]) if record.get("data") else folder / "data"
-        files = (
-            sorted(str(p.relative_to(data)) for p in data.rglob("*") if p.is_file()) if data.is_dir() else []
-        )
+        files = sorted(str(p.relative_to(data)) for p in data.rglob("*") if p.is_file()) if data.is_dir() else []
         found.append(
             LocalCompetition(
                 slug=folder.name,

@@ -1,0 +1,21 @@
+"""The embedded local Kaggle: a Kaggle on this machine that stores and runs kernels the way Kaggle does, so
+everything can be tried, timed and tested without an account.
+
+One module per part:
+
+``backend``        :class:`LocalBackend`, the :class:`~kaggle_magics.backends.base.Backend` over the store
+``kernel_folder``  a kernel folder read and checked as ``kaggle kernels push`` reads it
+``submissions``    competitions, submissions and the check of a submission file
+``uploads``        datasets and models, and what Kaggle does to archives in datasets
+``admin``          ``kaggle-magics local competition add|list``
+``store``          the on-disk store: plain JSON and folders, versions renamed into place under a lock
+``runs``           a run folder: spec, status, log, results
+``runner``         the supervisor: prepares a run, starts the executor in the sandbox, enforces the timeout
+``executor``       inside the sandbox: the notebook executed with nbclient, reported as events
+``environment``    the kernel's Python environment and variables
+``sandbox``        the box laid out like a Kaggle session (``/kaggle/input``, ``/kaggle/working``, no network)
+``processes``      process helpers (children that die with their parent, trees killed whole)
+``rehearse``       ``kaggle-magics rehearse``: a run now, in the foreground
+
+Importing this package imports none of them.
+"""

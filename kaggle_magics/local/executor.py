@@ -1,0 +1,160 @@
+"""The executor: inside the sandbox, it drives the kernel with nbclient and reports through events.jsonl
+(outputs, cell starts and ends, the end of the run). The supervisor (:mod:`.runner`) turns that into the log
+and the status."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from . import processes
+from .runs import KERNEL_NAME, RunSpec
+from .store import read_json_object
+
+NO_KERNEL_NAME = "No kernel name found in notebook and no override provided."
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+class _Events:
+    def __init__(self, path: Path, t0: float):
+        self.handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - open for the run's whole life
+        self.t0 = t0
+
+    def now(self) -> float:
+        return time.time() - self.t0
+
+    def emit(self, kind: str, **data: Any) -> None:
+        data.setdefault("time", self.now())
+        self.handle.write(json.dumps({"e": kind, **data}) + "\n")
+        self.handle.flush()
+
+    def log(self, stream: str, text: str) -> None:
+        if text:
+            self.emit("log", stream=stream, data=text)
+
+
+def _first_line(source: str) -> str:
+    for line in source.splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def execute(run_dir: Path, t0: float) -> int:
+    """Execute source.ipynb with nbclient in a kernel from the run's venv; report through events.jsonl."""
+    events = _Events(run_dir / "events.jsonl", t0)
+    try:
+        status, message = _execute(run_dir, events)
+    except Exception as exc:  # reported as the run's failure, not a traceback nobody reads
+        status, message = "ERROR", f"the local executor failed: {type(exc).__name__}: {exc}"
+    events.emit("end", status=status, failure_message=message)
+    return 0
+
+
+def _execute(run_dir: Path, events: _Events) -> tuple[str, str | None]:
+    import nbformat
+    from jupyter_client import AsyncKernelManager
+    from jupyter_client.kernelspec import KernelSpecManager
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, DeadKernelError
+    from traitlets import default
+
+    processes.loopback_up()  # a network namespace from `unshare` starts with lo down; the kernel needs it
+    spec = RunSpec.load(run_dir)
+    env = read_json_object(run_dir / "env.json", "run environment")
+    nb = nbformat.read(run_dir / "source.ipynb", as_version=4)
+    if spec.language != "python":
+        return "ERROR", f"the local runner runs Python only; this kernel's language is {spec.language!r}"
+    if not (nb.metadata.get("kernelspec") or {}).get("name"):
+        events.log("stderr", f"papermill.exceptions.PapermillException: {NO_KERNEL_NAME}\n")
+        return "ERROR", (
+            f"{NO_KERNEL_NAME} (Kaggle runs notebooks with papermill, which needs "
+            "metadata.kernelspec: kaggle-magics adds it to the notebooks it writes)"
+        )
+    kernels = str(run_dir / "scratch" / "kernels")
+
+    class KernelManager(AsyncKernelManager):  # our kernelspec (the run's venv), whatever the machine has
+        @default("kernel_spec_manager")
+        def _kernel_spec_manager_default(self) -> KernelSpecManager:
+            return KernelSpecManager(kernel_dirs=[kernels], ensure_native_kernel=False)
+
+    current = {"index": 0, "number": 0, "start": 0.0}  # the cell running now
+
+    def cell_execute(cell: Any, cell_index: int) -> None:
+        number = client.code_cells_executed + 1
+        current.update(index=cell_index, number=number, start=time.monotonic())
+        events.emit("cell_start", index=cell_index, number=number)
+
+    def cell_executed(cell: Any, cell_index: int, execute_reply: Any) -> None:
+        status = "ok" if (execute_reply or {}).get("content", {}).get("status") != "error" else "error"
+        seconds = time.monotonic() - current["start"]
+        started = events.now() - seconds
+        number = client.code_cells_executed
+        events.emit(
+            "cell_end",
+            index=cell_index,
+            number=number,
+            seconds=round(seconds, 3),
+            started=round(started, 3),
+            status=status,
+            first_line=_first_line(cell.source),
+        )
+        events.log("stderr", f"[kaggle-magics] In [{number}] ran {seconds:.2f} s\n")
+
+    class Client(NotebookClient):
+        def output(self, outs: Any, msg: Any, display_id: Any, cell_index: int) -> Any:
+            _log_output(events, msg)
+            return super().output(outs, msg, display_id, cell_index)
+
+    working = str(Path.cwd())
+    client = Client(
+        nb,
+        timeout=None,
+        kernel_name=KERNEL_NAME,
+        kernel_manager_class=KernelManager,
+        resources={"metadata": {"path": working}},
+        record_timing=True,
+        on_cell_execute=cell_execute,
+        on_cell_executed=cell_executed,
+    )
+    events.log("stderr", f"[kaggle-magics] Executing notebook with kernel: {KERNEL_NAME}\n")
+    started = time.monotonic()
+    status, message = "COMPLETE", None
+
+    def kernel_ready(notebook: Any) -> None:
+        events.emit("kernel", seconds=round(time.monotonic() - started, 3))
+
+    client.on_notebook_start = kernel_ready
+    try:
+        client.execute(cwd=working, env=env)
+    except CellExecutionError as exc:
+        where = f'"In [{current["number"]}]" (notebook cell {current["index"] + 1})'
+        events.log("stderr", "-" * 75 + f"\nException encountered at {where}:\n{exc.ename}: {exc.evalue}\n")
+        status, message = "ERROR", f"Exception encountered at {where}: {exc.ename}: {exc.evalue}"
+    except DeadKernelError as exc:
+        where = f"In [{current['number']}] (notebook cell {current['index'] + 1})"
+        status, message = (
+            "ERROR",
+            (
+                f"the kernel died while running {where} ({exc}): its process was killed "
+                "(out of memory, a crash, or os._exit)"
+            ),
+        )
+    finally:
+        nbformat.write(nb, run_dir / "executed.ipynb")
+    return status, message
+
+
+def _log_output(events: _Events, msg: dict[str, Any]) -> None:
+    kind, content = msg.get("msg_type"), msg.get("content", {})
+    if kind == "stream":
+        events.log(content.get("name", "stdout"), content.get("text", ""))
+    elif kind in ("execute_result", "display_data"):
+        text = content.get("data", {}).get("text/plain")
+        if text:
+            events.log("stdout", text if text.endswith("\n") else text + "\n")
+    elif kind == "error":
+        events.log("stderr", _ANSI.sub("", "\n".join(content.get("traceback", []))) + "\n")
