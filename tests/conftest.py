@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 pytest_plugins: list[str] = [
+    "tests.requires",
     "tests.fixtures_shell",
     "tests.fixtures_kaggle",
     "tests.fixtures_local",

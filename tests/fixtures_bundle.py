@@ -28,6 +28,7 @@ import pytest
 
 from kaggle_magics.bundle.resolve import find_uv
 from kaggle_magics.bundle.wheels import repack_installed
+from tests.requires import missing, require
 
 PACKAGES = Path(__file__).parent / "packages"
 
@@ -169,30 +170,13 @@ def make_venv(tmp_path: Path) -> Iterator:
 
 
 def unshare_available() -> bool:
-    if shutil.which("unshare") is None:
-        return False
-    return subprocess.run(["unshare", "-rn", "true"], capture_output=True).returncode == 0
+    return missing("unshare") is None
 
 
 def offline(cmd: list[str]) -> list[str]:
     """``cmd`` run with no network (a new network namespace); the test skips where that is not possible."""
-    if not unshare_available():
-        pytest.skip("unshare -rn is not available here: cannot cut the network")
+    require("unshare")
     return ["unshare", "-rn", *cmd]
-
-
-def python312() -> str | None:
-    """A CPython 3.12 on this machine, if any (to install a Kaggle-target bundle into the real thing)."""
-    candidates = [shutil.which("python3.12")]
-    candidates += sorted(str(p) for p in (Path.home() / ".pyenv" / "versions").glob("3.12*/bin/python3.12"))
-    for candidate in candidates:
-        if candidate and os.path.exists(candidate):
-            probe = subprocess.run(
-                [candidate, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, text=True
-            )
-            if probe.returncode == 0 and probe.stdout.strip() == "(3, 12)":
-                return candidate
-    return None
 
 
 def installed_in(python: Path, project: str) -> str | None:

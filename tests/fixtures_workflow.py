@@ -11,6 +11,7 @@ import pytest
 
 from kaggle_magics.handles import CompetitionRef, KernelRef
 from tests.fixtures_local import isolated_environ, make_kernel
+from tests.requires import require
 
 WORKFLOW_RUN = KernelRef.parse("me/workflow-run")
 TOY_COMP = CompetitionRef("workflow-comp")
@@ -47,10 +48,8 @@ class LocalWorld:
 
 @pytest.fixture(scope="session")
 def local_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalWorld]:
-    from kaggle_magics.local import sandbox
 
-    if not sandbox.probe("bwrap"):
-        pytest.skip("the local backend's runs need bubblewrap and unprivileged user namespaces")
+    require("bwrap")
     from kaggle_magics.local.admin import add_competition
     from kaggle_magics.local.backend import LocalBackend
 

@@ -25,7 +25,8 @@ from kaggle_magics.bundle.archive import unpacked_by_kaggle
 from kaggle_magics.bundle.wheels import WheelName
 from kaggle_magics.errors import BundleError
 
-from .fixtures_bundle import PackageIndex, unshare_available
+from .fixtures_bundle import PackageIndex
+from .requires import require
 
 
 def leftovers(parent: Path) -> list[str]:
@@ -337,8 +338,7 @@ def test_destination_that_is_not_a_bundle_is_not_touched(bundle_env: PackageInde
 
 def test_full_disk_leaves_nothing_half_written(bundle_env: PackageIndex, tmp_path: Path) -> None:
     """A real full disk: a 1 MB tmpfs mounted in a private mount namespace (``unshare -rm``)."""
-    if not unshare_available():
-        pytest.skip("unshare is not available here: cannot mount a small file system")
+    require("unshare")
     small = tmp_path / "small"
     small.mkdir()
     script = textwrap.dedent(

@@ -19,7 +19,8 @@ from kaggle_magics.bundle import MANIFEST_NAME, freeze, install, install_cell_so
 from kaggle_magics.bundle.install_main import main as install_main
 from kaggle_magics.errors import BundleError
 
-from .fixtures_bundle import PackageIndex, copy_bundle, installed_in, offline, python312
+from .fixtures_bundle import PackageIndex, copy_bundle, installed_in, offline
+from .requires import python312, require
 
 pytestmark = pytest.mark.usefixtures("bundle_env")  # uv's cache: the session's, never the user's
 
@@ -97,9 +98,9 @@ def test_second_install_is_a_fast_no_op(alpha_bundle: Path, make_venv) -> None:
 
 
 def test_kaggle_target_bundle_installs_into_python_312(alpha_bundle: Path, make_venv) -> None:
+    require("python3.12")
     python = python312()
-    if python is None:
-        pytest.skip("no CPython 3.12 on this machine")
+    assert python is not None
     venv = make_venv("venv312", python=python)
     result = install([alpha_bundle], python=venv, progress=False)
     assert result.python.startswith("Python 3.12")
@@ -158,10 +159,7 @@ def test_foreign_wheel_is_refused_naming_its_tags(
 
 def test_not_enough_disk_space_refuses_before_installing(bundle_env: PackageIndex, tmp_path: Path) -> None:
     """A real small disk: a venv on a 400 kB tmpfs (``unshare -rm``), a bundle that unpacks to 600 kB."""
-    from .fixtures_bundle import unshare_available
-
-    if not unshare_available():
-        pytest.skip("unshare is not available here: cannot mount a small file system")
+    require("unshare")
     bundle = freeze(["kmt-big", "kmt-delta"], dest=tmp_path / "deps", **bundle_env.freeze_kwargs()).dest
     small = tmp_path / "small"
     small.mkdir()

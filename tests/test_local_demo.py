@@ -12,14 +12,13 @@ import pytest
 
 from kaggle_magics.demo import COMPETITION, DEPS, SUBMISSION, _competition_files, _step, _submission_code, demo
 from kaggle_magics.handles import DatasetRef
-from kaggle_magics.local import sandbox
 from kaggle_magics.local.admin import add_competition
 from kaggle_magics.local.backend import LocalBackend
 from kaggle_magics.local.rehearse import rehearse
 from kaggle_magics.results import KernelStatus
 from tests.fixtures_local import make_wheel
 
-needs_bwrap = pytest.mark.skipif(not sandbox.probe("bwrap"), reason="these runs check the bwrap sandbox's notes")
+needs_bwrap = pytest.mark.requires("bwrap")
 
 EXPECTED = "id,y\n" + "".join(f"{i},{2 * i + 1:.1f}\n" for i in range(21, 31))  # y = 2x + 1, learnt
 
@@ -85,7 +84,7 @@ def test_demo_stops_at_a_failed_deps_run(isolated_env: Path) -> None:
     assert result.log_tail and result.submission_csv is None
 
 
-@pytest.mark.skipif(not sandbox.probe("unshare"), reason="needs util-linux unshare with user namespaces")
+@pytest.mark.requires("unshare")
 def test_demo_submission_works_without_bubblewrap(tmp_path: Path, isolated_env: Path) -> None:
     """Without bwrap there is no /kaggle: the demo's notebook finds its inputs and output where the run says."""
     add_competition(COMPETITION.slug, _competition_files(tmp_path / "data"))

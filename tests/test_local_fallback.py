@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from kaggle_magics.handles import DatasetRef
-from kaggle_magics.local import sandbox
 from kaggle_magics.local.backend import LocalBackend
 from kaggle_magics.local.rehearse import rehearse
 from tests.fixtures_local import LoopbackServer, make_notebook
@@ -54,9 +53,7 @@ def store(tmp_path: Path, isolated_env: Path) -> Path:
     return backend.store.root
 
 
-@pytest.mark.skipif(
-    not sandbox.probe("unshare"), reason="needs unprivileged user namespaces (unshare --user --net)"
-)
+@pytest.mark.requires("unshare")
 def test_unshare_cuts_the_network_without_kaggle_paths(
     tmp_path: Path, store: Path, server: LoopbackServer
 ) -> None:

@@ -26,7 +26,7 @@ import pytest
 
 from kaggle_magics.errors import BackendError
 from kaggle_magics.handles import CompetitionRef, DatasetRef, KernelRef, ModelRef
-from kaggle_magics.local import runs, sandbox
+from kaggle_magics.local import runs
 from kaggle_magics.local.admin import add_competition
 from kaggle_magics.local.backend import LocalBackend
 from kaggle_magics.local.rehearse import rehearse
@@ -41,11 +41,9 @@ from tests.fixtures_local import (
     make_wheel,
     processes_mentioning,
 )
+from tests.requires import require
 
-pytestmark = pytest.mark.skipif(
-    not sandbox.probe("bwrap"),
-    reason="the /kaggle paths need bubblewrap (apt-get install bubblewrap) and unprivileged user namespaces",
-)
+pytestmark = pytest.mark.requires("bwrap")
 
 FIRST = KernelRef.parse("me/first-kernel")
 SECOND = KernelRef.parse("me/second-kernel")
@@ -401,8 +399,7 @@ def test_ctrl_c_of_a_rehearsal_names_the_cell_and_exits_130(world: World, tmp_pa
 def test_internet_off_cuts_the_hosts_unix_sockets_in_run_too(world: World, tmp_path: Path) -> None:
     """Daemons (docker, databases, the session bus) listen on sockets under /run, which no network namespace
     cuts: an offline run gets an empty /run; a run with internet sees the host's."""
-    if not os.access("/run", os.W_OK):
-        pytest.skip("needs a writable /run to put a host socket in")
+    require("writable-run")
     path = Path("/run") / f"kaggle-magics-test-{os.getpid()}.sock"
     server = socket.socket(socket.AF_UNIX)
     server.bind(str(path))

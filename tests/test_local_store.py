@@ -379,7 +379,7 @@ def test_a_bad_sandbox_mode_stops_the_push_before_a_version_is_stored(
     assert backend.kernel_versions(REF) == []
 
 
-@pytest.mark.skipif(not sandbox.probe("unshare"), reason="needs a machine where the network can be cut")
+@pytest.mark.requires("unshare")
 def test_sandbox_none_asked_for_says_so_not_that_nothing_else_works(tmp_path: Path) -> None:
     layout = sandbox.Layout(inputs={}, working=tmp_path / "out", scratch=tmp_path / "scratch")
     warning = sandbox.build(layout, "none").notes[0]

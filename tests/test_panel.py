@@ -16,13 +16,10 @@ from typing import Any
 
 import pytest
 
-from kaggle_magics.local import sandbox
 from kaggle_magics.waiting import Poll
 from tests.fixtures_local import make_notebook
 
-needs_bwrap = pytest.mark.skipif(
-    not sandbox.probe("bwrap"), reason="the runs write /kaggle/working: they need bubblewrap"
-)
+needs_bwrap = pytest.mark.requires("bwrap")
 
 FAST = Poll(first=0.2, factor=1.5, most=1.0, tick=0.2)
 SUBMISSION = "id,target\n1,0.5\n2,0.25\n"

@@ -34,9 +34,7 @@ CHROMIUM_ARGS = [
 KERNEL = "me/panel-browser"
 GREETING = "hello from the browser test"
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent (Debian: apt-get install -y chromium)"
-)
+pytestmark = pytest.mark.requires("chromium")
 
 
 def _free_port() -> int:
