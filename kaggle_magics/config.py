@@ -114,6 +114,7 @@ class ProjectDefaults:
     store: str | None = None
     python_version: str | None = None
     platform: str | None = None
+    input_layout: str | None = None
     source: Path | None = None
 
     @classmethod
@@ -154,6 +155,10 @@ def _check_choices(values: dict[str, Any], where: str) -> None:
             values["accelerator"] = check_accelerator(values["accelerator"])
         except MetadataError as exc:
             raise ConfigError(f"{where}: accelerator: {exc.message}", hint=exc.hint) from None
+    if values.get("input_layout"):
+        from .inputs import check_layout
+
+        values["input_layout"] = check_layout(values["input_layout"], f"{where}: input_layout")
     backend = values.get("backend")
     if backend and backend.strip().lower() not in BACKENDS:
         raise ConfigError(f"{where}: unknown backend {backend!r}", hint="use one of: " + ", ".join(BACKENDS))
