@@ -26,6 +26,7 @@ _EXPORTS = {
     "locate_bundles": "installing",
     "capture_base": "base",
     "read_base": "base",
+    "shipped_base": "base",
     "BaseSnapshot": "base",
     "install_cell_source": "cell",
     "read_manifest": "manifest",

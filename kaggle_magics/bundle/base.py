@@ -3,6 +3,9 @@
 A snapshot is a text file in ``pip freeze`` format (``name==version`` lines, ``#`` comments), written by
 :func:`capture_base` inside a Kaggle notebook (``kaggle-magics freeze --capture-base FILE``) and read by
 ``freeze --base FILE`` elsewhere. Inside Kaggle, freeze takes the running image itself as its base.
+
+:func:`shipped_base` is the list that ships inside the package: Kaggle's own ``pip list`` of its CPU image
+(:data:`SHIPPED_BASE`), the stand-in for a snapshot when none was captured.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from packaging.version import InvalidVersion, Version
 
 from ..errors import BundleError
 from ..results import Result
+
+SHIPPED_BASE = "kaggle-image-cpu-2026-06.txt"  # in kaggle_magics/data/
+SHIPPED_DESCRIPTION = "Kaggle's CPU image list shipped with kaggle-magics (2026-06, Python 3.12)"
 
 
 @dataclass
@@ -128,3 +134,11 @@ def read_base(path: str | os.PathLike[str]) -> BaseSnapshot:
             )
         packages[str(canonicalize_name(name.strip().split("[")[0]))] = version.strip().split(";")[0].strip()
     return BaseSnapshot(source=str(path), packages=packages, python=python)
+
+
+def shipped_base() -> BaseSnapshot:
+    """Kaggle's CPU image as Kaggle published it (``pip list --format=freeze``), shipped in the package."""
+    path = Path(__file__).resolve().parent.parent / "data" / SHIPPED_BASE
+    snapshot = read_base(path)
+    snapshot.source = SHIPPED_DESCRIPTION
+    return snapshot
