@@ -28,7 +28,7 @@ from pathlib import Path
 
 from . import config
 from .backends.base import Backend
-from .errors import BackendError, InvalidRef, KaggleMagicsError, NotFound, PermissionDenied
+from .errors import BackendError, InvalidRef, KaggleMagicsError, MaybeApplied, NotFound, PermissionDenied
 from .explain import reword
 from .handles import DatasetRef
 from .results import DatasetResult
@@ -299,6 +299,13 @@ def upload_dataset(
         except PermissionDenied as exc:
             raise reword(
                 exc, f"not allowed to write to dataset {ref.id}", hint=f"check who owns it: {ref.url}"
+            ) from None
+        except MaybeApplied as exc:
+            raise reword(
+                exc,
+                f"the upload of dataset {ref.id} may have made a version: its answer was lost and it could not"
+                " be checked",
+                hint=f"look at {ref.url} before running it again (it was not repeated)",
             ) from None
         except BackendError as exc:
             raise reword(
