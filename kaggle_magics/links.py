@@ -12,6 +12,8 @@ import os
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
+from .errors import KaggleMagicsError
+
 
 def outward_links(folder: Path, skip: Collection[str] = ()) -> Iterator[tuple[Path, str]]:
     """Each symlink under ``folder`` (``path``, its link text) that resolves outside ``folder``, in walk
@@ -35,3 +37,21 @@ def first_outward_link(folder: Path, skip: Collection[str] = ()) -> tuple[Path, 
 
 def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+class OutwardLink(KaggleMagicsError):
+    """A folder to upload holds a symlink that leads outside it."""
+
+    exit_code = 2
+
+
+def refuse_outward_links(folder: Path, what: str, skip: Collection[str] = ()) -> None:
+    """Raise :class:`OutwardLink` naming the first symlink under ``folder`` that leads outside it."""
+    found = first_outward_link(folder, skip)
+    if found is not None:
+        path, target = found
+        raise OutwardLink(
+            f"{path} is a symlink to {target}, outside the {what} folder {folder}: the upload would send what"
+            " it points at",
+            hint="copy the file into the folder if it belongs in the upload, or remove the link",
+        )
