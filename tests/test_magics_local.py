@@ -30,6 +30,7 @@ def competition(tmp_path: Path) -> Path:
     return data
 
 
+@pytest.mark.requires("bwrap")  # the submission reads /kaggle/input/..., as on Kaggle
 def test_chain_through_the_magics(shell, competition: Path) -> None:
     pushed = shell.run(SUB)
     assert pushed.backend == "local" and pushed.version == 1
