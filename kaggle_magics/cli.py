@@ -17,7 +17,7 @@ from typing import Any
 
 from . import __version__
 from . import options as opts
-from .errors import KaggleMagicsError
+from .errors import KaggleMagicsError, os_errors
 
 VERBS: dict[str, tuple[str, list[opts.Arg]]] = {
     "push": ("push a kernel folder, a notebook or a percent-format .py to Kaggle", opts.PUSH),
@@ -109,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from . import verbs
     from .config import load_project_defaults
 
-    with _errors_reported() as code:
+    with _errors_reported() as code, os_errors():
         ctx = verbs.Context(defaults=load_project_defaults(Path.cwd()), notify=_notice, echo=_echo)
         result = getattr(verbs, ns.handler)(ns, ctx)
         if result is not None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from . import config
-from .errors import InvalidRef, KaggleMagicsError
+from .errors import InvalidRef, KaggleMagicsError, os_errors
 from .handles import slugify
 from .results import Result
 from .submission import KernelOptions, metadata_beside, push_path
@@ -90,12 +90,13 @@ def convert(
                     hint="give each kernel its own slug (rename the file, or change the id in its metadata)",
                 )
             named = None if beside is not None and beside.id else slug
-            pushed = push_path(
-                path,
-                replace(options, id=named, dir=str(out / slug), dry_run=True),
-                defaults=defaults,
-                backend_factory=_no_backend,
-            )
+            with os_errors():  # a name too long for the file system fails this file, not the batch
+                pushed = push_path(
+                    path,
+                    replace(options, id=named, dir=str(out / slug), dry_run=True),
+                    defaults=defaults,
+                    backend_factory=_no_backend,
+                )
             item.folder, item.notes = pushed.folder, pushed.notes
             written[slug] = path
         except KaggleMagicsError as exc:

@@ -14,6 +14,7 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, List, Unicode
 
 from . import options as opts
+from .errors import os_errors
 from .options import Arg
 
 
@@ -73,7 +74,9 @@ class KaggleMagics(Magics):
     def _run(self, verb: str, magic: Callable[..., Any], line: str) -> Any:
         from . import verbs
 
-        return getattr(verbs, verb)(parse_argstring(magic, line), self._context())
+        args = parse_argstring(magic, line)
+        with os_errors():
+            return getattr(verbs, verb)(args, self._context())
 
     # -- submission notebooks ----------------------------------------------------------------------------
     @no_var_expand
@@ -95,7 +98,8 @@ class KaggleMagics(Magics):
         args = parse_argstring(self.kaggle_sub, line)
         if cell is None:
             raise UsageError("%%kaggle_sub is a cell magic: write the submission code below the %%kaggle_sub line")
-        return verbs.sub(args, self._context(), cell)
+        with os_errors():
+            return verbs.sub(args, self._context(), cell)
 
     @no_var_expand
     @_with_arguments(opts.PUSH)

@@ -1,0 +1,110 @@
+"""Each message a user hit is one line naming the culprit, a hint with the fix, and the right exit code (2 for
+bad input); through the CLI as a user runs it, and through the magics."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kaggle_magics.cli import main
+from kaggle_magics.errors import KaggleMagicsError
+from tests.kernel_shapes import notebook_json
+
+LONG = "n" * 300
+
+
+@pytest.fixture
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "work"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    return folder
+
+
+def _error(capsys) -> list[str]:
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    return captured.err.splitlines()
+
+
+def _notebook(path: Path, **changes: object) -> Path:
+    data = notebook_json([{"cell_type": "code", "metadata": {}, "source": "x = 1", "outputs": [],
+                           "execution_count": None}])  # fmt: skip
+    data.update(changes)
+    path.write_text(json.dumps(data))
+    return path
+
+
+# -- a name too long for the file system ---------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["push", "sub.ipynb", "--id", f"me/{LONG}", "--dry-run"],
+        ["push", "sub.ipynb", "--id", "me/long-dir", "--dir", f"out/{LONG}", "--dry-run"],
+        ["output", "me/never-pushed", "--dest", LONG, "--backend", "local"],
+    ],
+)
+def test_a_300_character_name_is_one_line_and_exit_2(work: Path, capsys, argv: list[str]) -> None:
+    _notebook(work / "sub.ipynb")
+    code = main(argv)
+    err = _error(capsys)
+    assert code == 2, err
+    shown = "'" + "n" * 24 + "..." + "n" * 16 + "'"
+    assert err[0] == f"error: the name {shown} has 300 characters: file systems allow 255"
+    assert err[1].startswith("hint: shorten it")
+
+
+def test_a_300_character_output_name_in_a_batch_fails_that_file_only(work: Path, capsys) -> None:
+    Path("pulled").mkdir()
+    _notebook(work / "pulled" / "long.ipynb")
+    meta = {"id": f"me/{LONG}", "code_file": "long.ipynb", "language": "python", "kernel_type": "notebook"}
+    (work / "pulled" / "kernel-metadata.json").write_text(json.dumps(meta))
+    _notebook(work / "short.ipynb")
+    assert main(["convert", "pulled/long.ipynb", "short.ipynb", "--owner", "me", "--out", "out"]) == 1
+    out = capsys.readouterr().out
+    assert "ok     short.ipynb -> out/short" in out
+    assert "FAILED pulled/long.ipynb: the name 'nnnnnnnnnnnnnnnnnnnnnnnn...nnnnnnnnnnnnnnnn' has 300 characters" in out
+
+
+def test_the_magics_say_it_in_one_line_too(shell) -> None:
+    _notebook(Path("sub.ipynb"))
+    with pytest.raises(KaggleMagicsError) as info:
+        shell.run(f"%kaggle_push sub.ipynb --id me/{LONG} --dry-run")
+    assert info.value.exit_code == 2 and "has 300 characters" in info.value.message
+    shown = shell.render_error(f"%kaggle_push sub.ipynb --id me/{LONG} --dry-run")
+    assert "Traceback" not in shown and "PathError: the name" in shown
+
+
+# -- a notebook that is not one --------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("changes", "culprit"),
+    [
+        ({"cells": "x"}, 'not a valid notebook: "cells" must be a list of cells, not a str ("x")'),
+        ({"cells": [5]}, "not a valid notebook: cell 1 is a int (5), not a cell object"),
+        ({"cells": [{"cell_type": "code", "source": "x", "metadata": {}}]},
+         "invalid notebook: cell 1: 'outputs' is a required property"),
+        ({"nbformat": "4"}, 'not a valid notebook: "nbformat" (the format version, 4) is missing'),
+    ],
+)  # fmt: skip
+def test_a_malformed_notebook_is_one_line_and_exit_2(work: Path, capsys, changes: dict, culprit: str) -> None:
+    _notebook(work / "bad.ipynb", **changes)
+    assert main(["push", "bad.ipynb", "--id", "me/bad-notebook", "--dry-run"]) == 2
+    err = _error(capsys)
+    assert err[0] == f"error: bad.ipynb: {culprit}", err
+    assert err[1] == "hint: open it in Jupyter and save it again, or fix the JSON by hand"
+    assert not Path("kaggle").exists()
+
+
+def test_a_malformed_notebook_in_a_folder_on_the_local_kaggle(work: Path, capsys) -> None:
+    folder = work / "k"
+    folder.mkdir()
+    _notebook(folder / "nb.ipynb", cells="x")
+    meta = {"id": "me/bad-folder", "code_file": "nb.ipynb", "kernel_type": "notebook", "language": "python",
+            "enable_internet": False}  # fmt: skip
+    (folder / "kernel-metadata.json").write_text(json.dumps(meta))
+    assert main(["rehearse", "k"]) == 2
+    err = _error(capsys)
+    assert err[0] == 'error: k/nb.ipynb: not a valid notebook: "cells" must be a list of cells, not a str ("x")'
+
