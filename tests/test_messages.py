@@ -4,6 +4,7 @@ bad input); through the CLI as a user runs it, and through the magics."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,60 @@ def test_a_malformed_notebook_in_a_folder_on_the_local_kaggle(work: Path, capsys
     err = _error(capsys)
     assert err[0] == 'error: k/nb.ipynb: not a valid notebook: "cells" must be a list of cells, not a str ("x")'
 
+
+
+# -- things missing on the local Kaggle: said once, with a local fix ------------------------------------------
+def _store() -> str:
+    return os.environ["KAGGLE_MAGICS_STORE"]
+
+
+@pytest.mark.parametrize("verb", ["status", "output"])
+def test_a_kernel_missing_on_the_local_kaggle_is_said_once(work: Path, capsys, verb: str) -> None:
+    assert main([verb, "me/never-pushed", "--backend", "local"]) == 1
+    err = _error(capsys)
+    assert err == [
+        f"error: kernel me/never-pushed not found in the local store ({_store()})",
+        "hint: push it to the local Kaggle first (kaggle-magics push PATH --backend local), or check the owner, "
+        "slug and version",
+    ]
+
+
+def test_a_missing_version_on_the_local_kaggle_names_the_versions_there(work: Path, capsys) -> None:
+    from tests.fixtures_local import make_kernel
+
+    folder = make_kernel(work / "k", "me/one-version", ["x = 1"])
+    assert main(["push", str(folder), "--no-run", "--backend", "local"]) == 0
+    capsys.readouterr()
+    for verb in ("status", "output"):
+        assert main([verb, "me/one-version/7", "--backend", "local"]) == 1
+        err = _error(capsys)
+        assert err[0] == "error: version 7 of kernel me/one-version not found in the local store (it has version 1)"
+        assert "kaggle.com" not in "".join(err)
+
+
+def test_a_missing_competition_on_the_local_kaggle(work: Path, capsys) -> None:
+    Path("submission.csv").write_text("id,target\n1,2\n")
+    assert main(["submit", "--competition", "no-such-comp", "--file", "submission.csv", "--backend", "local"]) == 1
+    assert _error(capsys) == [
+        "error: competition 'no-such-comp' not found in the local store (it is not registered)",
+        "hint: register its data first: kaggle-magics local competition add no-such-comp DIR",
+    ]
+
+
+def test_missing_sources_on_the_local_kaggle_each_get_their_command(work: Path, capsys) -> None:
+    _notebook(work / "sub.ipynb")
+    argv = ["push", "sub.ipynb", "--id", "me/needs-things", "--attach", "me/deps-kernel", "--dataset", "me/codes",
+            "--competition", "no-comp", "--model", "me/weights/pyTorch/base/1", "--backend", "local"]  # fmt: skip
+    assert main(argv) == 1
+    error, hint = _error(capsys)
+    assert error == (
+        f"error: the local store ({_store()}) has no kernel me/deps-kernel, dataset me/codes, competition no-comp, "
+        "model me/weights/pyTorch/base/1"
+    )
+    assert hint.split("; ") == [
+        "hint: push me/deps-kernel first: kaggle-magics push PATH --id me/deps-kernel --backend local",
+        "upload me/codes first: kaggle-magics dataset DIR --id me/codes --backend local",
+        "register no-comp first: kaggle-magics local competition add no-comp DIR",
+        "upload me/weights/pyTorch/base/1 first: kaggle-magics model DIR --handle me/weights/pyTorch/base --backend "
+        "local",
+    ]
