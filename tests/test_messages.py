@@ -166,3 +166,48 @@ def test_missing_sources_on_the_local_kaggle_each_get_their_command(work: Path, 
         "upload me/weights/pyTorch/base/1 first: kaggle-magics model DIR --handle me/weights/pyTorch/base --backend "
         "local",
     ]
+
+
+# -- a typo gets the nearest flag or verb ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("argv", "first"),
+    [
+        (["push", "--dri-run"],
+         "error: kaggle-magics push: unrecognized option '--dri-run': did you mean '--dry-run'?"),
+        (["pus", "x"], "error: kaggle-magics: argument VERB: invalid choice 'pus': did you mean 'push'?"),
+        (["status", "me/x-kernel", "--backend", "lcal"],
+         "error: kaggle-magics status: argument --backend: invalid choice 'lcal': did you mean 'local'?"),
+        (["local", "competition", "add", "comp", "data", "--lnk"],
+         "error: kaggle-magics local competition add: unrecognized option '--lnk': did you mean '--link'?"),
+        (["local", "competiton"], "error: kaggle-magics local: argument THING: invalid choice 'competiton': "
+         "did you mean 'competition'?"),
+        (["push", "--bogus"], "error: kaggle-magics push: unrecognized option '--bogus'"),
+    ],
+)  # fmt: skip
+def test_a_typo_on_the_command_line_gets_the_nearest_flag_or_verb(capsys, argv: list[str], first: str) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = _error(capsys)
+    assert err[0] == first
+    assert err[1].startswith("hint: kaggle-magics") and err[1].endswith(" --help lists what it takes")
+
+
+def test_a_typo_in_a_magic_gets_the_nearest_flag(shell) -> None:
+    from IPython.core.error import UsageError
+
+    with pytest.raises(UsageError, match=r"^unrecognized option '--internt': did you mean '--internet'\?$"):
+        shell.run("%%kaggle_sub --id me/cmi-sub --internt\nx = 1\n")
+    with pytest.raises(UsageError, match=r"invalid choice 'kagle': did you mean 'kaggle'\?"):
+        shell.run("%kaggle_status me/cmi-sub --backend kagle")
+
+
+def test_the_help_of_the_cell_magic_shows_it_as_a_cell_magic(shell) -> None:
+    import contextlib
+    import io
+
+    shown = io.StringIO()
+    with contextlib.redirect_stdout(shown):
+        shell.ip.run_cell("%%kaggle_sub?")
+    assert "\n  %%kaggle_sub [--id OWNER/SLUG]" in shown.getvalue()
+    assert "%kaggle_sub [" not in shown.getvalue().replace("%%kaggle_sub", "")
