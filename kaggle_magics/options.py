@@ -155,6 +155,7 @@ REHEARSE = [
     arg("--model", dest="models", action="append", default=[], metavar="OWNER/MODEL/FRAMEWORK/VARIATION/VERSION",
         help="a model version"),
     arg("--competition", action="append", default=[], metavar="SLUG", help="a competition's data"),
+    arg("--quiet", action="store_true", help="show each cell's time only, not what the cells print"),
     STORE,
 ]
 
