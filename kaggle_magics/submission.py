@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
@@ -19,11 +17,11 @@ from typing import TYPE_CHECKING
 from . import config, notebook
 from .errors import KaggleMagicsError, MetadataError, NotebookError
 from .handles import CompetitionRef, DatasetRef, KernelRef, ModelRef, slugify
+from .kernel_folders import default_dir, place, same_files, staging, write_kernel_folder
 from .metadata import DEFAULT_GPU, KERNEL_METADATA, KernelMetadata, check_accelerator, write_text_atomic
 from .results import PushResult
 
 if TYPE_CHECKING:
-    from nbformat import NotebookNode
 
     from .backends import Backend
 
@@ -134,66 +132,6 @@ def install_cell(deps: list[str]) -> str | None:
     return install_cell_source(deps)
 
 
-def default_dir(ref: KernelRef) -> Path:
-    return Path("kaggle") / ref.slug
-
-
-@contextmanager
-def _staging(parent: Path | None) -> Iterator[Path]:
-    """A temp folder (beside ``parent`` when given, so the final rename stays on one file system)."""
-    if parent is not None:
-        parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".kaggle-magics-", dir=parent))
-    try:
-        yield tmp
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def check_replaceable(dest: Path) -> None:
-    """Refuse a ``--dir`` that holds anything but a kernel folder (its metadata and code file): the folder is
-    replaced whole, and the user's own files must never go with it."""
-    if not dest.exists() and not dest.is_symlink():
-        return
-    if dest.is_symlink() or not dest.is_dir():
-        raise MetadataError(f"--dir {dest} exists and is not a folder", hint="give a new or empty folder")
-    names = {entry.name for entry in dest.iterdir()}
-    if not names:
-        return
-    ours = {KERNEL_METADATA}
-    try:
-        ours.add(KernelMetadata.read(dest).code_file)
-    except KaggleMagicsError:
-        ours = set()
-    extra = sorted(names - ours) if KERNEL_METADATA in ours else sorted(names)
-    if extra:
-        shown = ", ".join(extra[:3]) + (f" (+{len(extra) - 3} more)" if len(extra) > 3 else "")
-        raise MetadataError(
-            f"--dir {dest} holds files of its own ({shown}): it would be replaced whole",
-            hint="give a new or empty folder, or a kernel folder written by kaggle-magics",
-        )
-
-
-def write_kernel_folder(nb: NotebookNode, meta: KernelMetadata, dest: Path) -> Path:
-    """Write the notebook and its metadata into ``dest`` atomically: built beside it, then renamed into place.
-
-    An existing ``dest`` is replaced only once the new folder is complete, and only if it holds nothing but a
-    kernel folder (see :func:`check_replaceable`)."""
-    dest = Path(dest)
-    check_replaceable(dest)
-    with _staging(dest.parent) as tmp:
-        build = tmp / dest.name
-        build.mkdir()
-        notebook.validate(nb, meta.code_file)
-        (build / meta.code_file).write_text(notebook.dumps(nb), encoding="utf-8")
-        meta.write(build)
-        old = tmp / (dest.name + ".old")
-        if dest.exists():
-            dest.rename(old)
-        build.rename(dest)
-    return dest
-
-
 def _push(
     folder: Path,
     ref: KernelRef,
@@ -276,7 +214,7 @@ def push_path(
         dest = Path(options.dir).expanduser() if options.dir else default_dir(ref)
         folder = write_kernel_folder(nb, meta, dest)
         return _push(folder, ref, options, backend_factory, notes, keep=True)
-    with _staging(None) as tmp:
+    with staging(None) as tmp:
         folder = write_kernel_folder(nb, meta, tmp / ref.slug)
         return _push(folder, ref, options, backend_factory, notes, keep=False)
 
@@ -422,7 +360,7 @@ def _push_kernel(
     first), then push it; ``source`` is the user's folder, never written to. ``--dir`` keeps the folder, and
     so does a dry run (at ./kaggle/<slug>/ unless --dir)."""
     ref = meta.ref
-    with _staging(None) as tmp:
+    with staging(None) as tmp:
         stage = tmp / ref.slug
         stage.mkdir()
         if meta.kernel_type == "notebook":
@@ -453,34 +391,12 @@ def _push_kernel(
         if dest.resolve() == source.resolve():
             if options.dir:
                 raise MetadataError(f"--dir {dest} is the folder being pushed", hint="choose another --dir")
-            if not _same_files(stage, source):
+            if not same_files(stage, source):
                 raise MetadataError(
                     f"the dry run would rewrite {dest}, the folder being pushed (its default place)",
                     hint="pass --dir OTHER-FOLDER to write the prepared copy elsewhere",
                 )
             notes = [*notes, f"{dest} is already what would be pushed: left as it is"]
         else:
-            _place(stage, dest)
+            place(stage, dest)
         return _push(dest, ref, options, backend_factory, notes, keep=True)
-
-
-def _same_files(stage: Path, folder: Path) -> bool:
-    """Whether every file of ``stage`` is in ``folder`` with the same bytes."""
-    for path in stage.rglob("*"):
-        if path.is_file():
-            other = folder / path.relative_to(stage)
-            if not other.is_file() or other.read_bytes() != path.read_bytes():
-                return False
-    return True
-
-
-def _place(stage: Path, dest: Path) -> None:
-    """Put a copy of ``stage`` at ``dest`` in one rename (built beside it); an existing ``dest`` is replaced
-    only once the copy is complete, and only if it holds nothing but a kernel folder."""
-    check_replaceable(dest)
-    with _staging(dest.parent) as tmp:
-        build = tmp / dest.name
-        shutil.copytree(stage, build)
-        if dest.exists():
-            dest.rename(tmp / (dest.name + ".old"))
-        build.rename(dest)
