@@ -35,13 +35,15 @@ def staging(parent: Path | None) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def check_replaceable(dest: Path) -> None:
-    """Refuse a ``--dir`` that holds anything but a kernel folder (its metadata and code file): the folder is
-    replaced whole, and the user's own files must never go with it."""
+def check_replaceable(dest: Path, given: bool = True) -> None:
+    """Refuse a ``--dir`` (``given``) or default folder that holds anything but a kernel folder (its metadata
+    and code file): the folder is replaced whole, and the user's own files must never go with it."""
     if not dest.exists() and not dest.is_symlink():
         return
+    name = f"--dir {dest}" if given else f"{dest} (the default place of the kernel folder)"
+    fix = "give a new or empty folder" if given else "pass --dir OTHER-FOLDER, or move that out of the way"
     if dest.is_symlink() or not dest.is_dir():
-        raise MetadataError(f"--dir {dest} exists and is not a folder", hint="give a new or empty folder")
+        raise MetadataError(f"{name} exists and is not a folder", hint=fix)
     names = {entry.name for entry in dest.iterdir()}
     if not names:
         return
@@ -54,18 +56,18 @@ def check_replaceable(dest: Path) -> None:
     if extra:
         shown = ", ".join(extra[:3]) + (f" (+{len(extra) - 3} more)" if len(extra) > 3 else "")
         raise MetadataError(
-            f"--dir {dest} holds files of its own ({shown}): it would be replaced whole",
-            hint="give a new or empty folder, or a kernel folder written by kaggle-magics",
+            f"{name} holds files of its own ({shown}): it would be replaced whole",
+            hint=f"{fix}, or a kernel folder written by kaggle-magics" if given else fix,
         )
 
 
-def write_kernel_folder(nb: NotebookNode, meta: KernelMetadata, dest: Path) -> Path:
+def write_kernel_folder(nb: NotebookNode, meta: KernelMetadata, dest: Path, given: bool = True) -> Path:
     """Write the notebook and its metadata into ``dest`` atomically: built beside it, then renamed into place.
 
     An existing ``dest`` is replaced only once the new folder is complete, and only if it holds nothing but a
-    kernel folder (see :func:`check_replaceable`)."""
+    kernel folder (see :func:`check_replaceable`; ``given``: ``dest`` is the user's --dir)."""
     dest = Path(dest)
-    check_replaceable(dest)
+    check_replaceable(dest, given)
     with staging(dest.parent) as tmp:
         build = tmp / dest.name
         build.mkdir()
@@ -89,10 +91,10 @@ def same_files(stage: Path, folder: Path) -> bool:
     return True
 
 
-def place(stage: Path, dest: Path) -> None:
+def place(stage: Path, dest: Path, given: bool = True) -> None:
     """Put a copy of ``stage`` at ``dest`` in one rename (built beside it); an existing ``dest`` is replaced
     only once the copy is complete, and only if it holds nothing but a kernel folder."""
-    check_replaceable(dest)
+    check_replaceable(dest, given)
     with staging(dest.parent) as tmp:
         build = tmp / dest.name
         shutil.copytree(stage, build)

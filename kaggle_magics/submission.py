@@ -175,7 +175,7 @@ def submit_cell(
     if not nb.cells:
         raise NotebookError("the cell is empty", hint="write the submission code below the %%kaggle_sub line")
     dest = Path(options.dir).expanduser() if options.dir else default_dir(ref)
-    folder = write_kernel_folder(nb, meta, dest)
+    folder = write_kernel_folder(nb, meta, dest, given=bool(options.dir))
     return _push(folder, ref, options, backend_factory, notes, keep=True)
 
 
@@ -198,7 +198,7 @@ def push_path(
         raise NotebookError(f"{path}: no such file or folder", hint="give a kernel folder, a .ipynb or a .py")
     beside, notes = metadata_beside(path)
     if beside is not None:
-        notes = apply_flags(beside, options, defaults) + notes
+        notes = apply_flags(beside, options, defaults, str(path.parent / KERNEL_METADATA)) + notes
         return _push_kernel(path.parent, path, beside, _push_options(options, defaults), notes, backend_factory)
     options = options.with_defaults(defaults)
     nb = notebook.read_notebook(path)
@@ -212,7 +212,7 @@ def push_path(
         nb.cells.insert(0, v4.new_code_cell(cell))
     if options.dir or options.dry_run:
         dest = Path(options.dir).expanduser() if options.dir else default_dir(ref)
-        folder = write_kernel_folder(nb, meta, dest)
+        folder = write_kernel_folder(nb, meta, dest, given=bool(options.dir))
         return _push(folder, ref, options, backend_factory, notes, keep=True)
     with staging(None) as tmp:
         folder = write_kernel_folder(nb, meta, tmp / ref.slug)
@@ -243,10 +243,11 @@ def metadata_beside(path: Path) -> tuple[KernelMetadata | None, list[str]]:
     return meta, []
 
 
-def apply_flags(meta: KernelMetadata, options: KernelOptions, defaults: config.ProjectDefaults) -> list[str]:
-    """The flags given on top of an existing kernel-metadata.json: scalars override, sources are added.
-    Returns the notes of the resulting metadata (what reading the file normalised first)."""
-    where = f"{KERNEL_METADATA} + flags"
+def apply_flags(
+    meta: KernelMetadata, options: KernelOptions, defaults: config.ProjectDefaults, where: str = KERNEL_METADATA
+) -> list[str]:
+    """The flags given on top of an existing kernel-metadata.json (``where``): scalars override, sources are
+    added. Returns the notes of the resulting metadata (what reading the file normalised first)."""
     if options.id:
         ref = kernel_ref(options, defaults)
         if meta.id_no is not None:
@@ -254,6 +255,10 @@ def apply_flags(meta: KernelMetadata, options: KernelOptions, defaults: config.P
             meta.id_no = None
         meta.id = ref.id
     if options.title is not None:
+        if len(options.title) < 5:
+            raise MetadataError(
+                f"--title {options.title!r} is shorter than 5 characters", hint="Kaggle needs a title of 5 or more"
+            )
         meta.title = options.title
     for text in options.competition:
         competition, note = CompetitionRef.normalise(text)
@@ -398,5 +403,5 @@ def _push_kernel(
                 )
             notes = [*notes, f"{dest} is already what would be pushed: left as it is"]
         else:
-            place(stage, dest)
+            place(stage, dest, given=bool(options.dir))
         return _push(dest, ref, options, backend_factory, notes, keep=True)

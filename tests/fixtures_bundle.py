@@ -13,7 +13,8 @@ The index folder holds what a real index would for these packages:
 - ``kmt-big`` 1.0: pure wheel holding 600 kB of random data
 - setuptools and packaging wheels (repacked from this interpreter), for isolated builds and resolutions
 
-plus ``kmt-local`` (a folder required by path) and ``kmt-vcs`` (a git repository) outside the index.
+plus ``kmt-local`` (a folder required by path) outside the index, and ``kmt-vcs`` (a git repository, the
+``vcs_repo`` fixture: it needs git).
 """
 
 from __future__ import annotations
@@ -47,7 +48,6 @@ class PackageIndex:
 
     links: Path  # find-links folder
     local: Path  # kmt-local's folder (required by path)
-    vcs: Path  # kmt-vcs's git repository
     uv_cache: Path
     xdg_cache: Path  # the user cache folder (repacked tool wheels), shared by the session's tests
 
@@ -157,22 +157,21 @@ def bundle_index(tmp_path_factory: pytest.TempPathFactory) -> PackageIndex:
     for wheel in mac.glob("*.whl"):
         shutil.move(wheel, links / wheel.name)
     _old_package(uv, work / "kmt_old", root, links, cache)
-    vcs = root / "kmt-vcs-repo"
-    shutil.copytree(work / "kmt_vcs", vcs)
-    git = [
-        "git",
-        "-c",
-        "user.email=test@example.com",
-        "-c",
-        "user.name=test",
-        "-c",
-        "init.defaultBranch=main",
-    ]
+    return PackageIndex(
+        links=links, local=work / "kmt_local", uv_cache=cache, xdg_cache=root / "xdg-cache"
+    )
+
+
+@pytest.fixture(scope="session")
+def vcs_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """kmt-vcs 0.7 committed in a git repository (for ``name @ git+file://...`` requirements)."""
+    require("git")
+    vcs = tmp_path_factory.mktemp("vcs") / "kmt-vcs-repo"
+    shutil.copytree(PACKAGES / "kmt_vcs", vcs, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    git = ["git", "-c", "user.email=test@example.com", "-c", "user.name=test", "-c", "init.defaultBranch=main"]
     for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "kmt-vcs 0.7"]):
         subprocess.run([*git, *args], cwd=vcs, check=True, capture_output=True)
-    return PackageIndex(
-        links=links, local=work / "kmt_local", vcs=vcs, uv_cache=cache, xdg_cache=root / "xdg-cache"
-    )
+    return vcs
 
 
 @pytest.fixture

@@ -199,10 +199,10 @@ def test_compiled_sdist_for_a_foreign_target_says_freeze_inside_kaggle(
 
 
 def test_direct_references_are_built_and_the_source_is_untouched(
-    bundle_env: PackageIndex, tmp_path: Path
+    bundle_env: PackageIndex, vcs_repo: Path, tmp_path: Path
 ) -> None:
     before = sorted(p.name for p in bundle_env.local.rglob("*"))
-    vcs = f"kmt-vcs @ git+file://{bundle_env.vcs}"
+    vcs = f"kmt-vcs @ git+file://{vcs_repo}"
     sdist = bundle_env.links / "kmt_beta-1.0.tar.gz"
     archive = f"kmt-beta @ {sdist.as_uri()}"
     result = freeze(
@@ -214,7 +214,7 @@ def test_direct_references_are_built_and_the_source_is_untouched(
     assert all(f.filename.endswith(".whl") for f in manifest.of_kind("wheel"))
     built = {b["project"]: b["source"] for b in manifest.built_from_source}
     assert built["kmt-local"] == f"directory {bundle_env.local}"
-    assert built["kmt-vcs"].startswith(f"git+file://{bundle_env.vcs}@")
+    assert built["kmt-vcs"].startswith(f"git+file://{vcs_repo}@")
     assert built["kmt-beta"] == f"archive {sdist}"
     assert sorted(manifest.install_requirements) == ["kmt-beta==1.0", "kmt-local==0.3", "kmt-vcs==0.7"]
     assert sorted(p.name for p in bundle_env.local.rglob("*")) == before, (

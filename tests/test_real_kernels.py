@@ -156,6 +156,12 @@ def test_convert_keeps_the_metadata_beside_the_notebook(work: Path, capsys) -> N
     assert meta["enable_gpu"] is True and meta["code_file"] == "inference.ipynb"
 
 
+def test_a_short_title_flag_is_named_as_the_flag(work: Path, capsys) -> None:
+    nb = notebook_beside_metadata(work)
+    assert main(["push", str(nb), "--title", "abc", "--dry-run"]) == 2
+    assert capsys.readouterr().err.startswith("error: --title 'abc' is shorter than 5 characters\n")
+
+
 def test_flags_add_sources_and_override_settings_of_the_metadata_beside(work: Path, capsys) -> None:
     nb = notebook_beside_metadata(work)
     argv = ["push", str(nb), "--dataset", "me/cmi-extra", "--title", "CMI Inference v2", "--internet",
@@ -209,8 +215,11 @@ def test_a_dry_run_never_replaces_a_folder_with_the_users_files(work: Path, caps
     mine.mkdir(parents=True)
     (mine / "notes.md").write_text("mine")
     assert main(["push", str(folder), "--dry-run"]) == 2
-    err = capsys.readouterr().err
-    assert "kaggle/titanic-baseline holds files of its own (notes.md)" in err
+    assert capsys.readouterr().err.splitlines() == [
+        "error: kaggle/titanic-baseline (the default place of the kernel folder) holds files of its own (notes.md):"
+        " it would be replaced whole",
+        "hint: pass --dir OTHER-FOLDER, or move that out of the way",
+    ]
     assert [p.name for p in mine.iterdir()] == ["notes.md"]
 
 
