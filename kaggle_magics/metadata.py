@@ -70,7 +70,9 @@ def _bool(value: Any, key: str, where: str, notes: list[str]) -> bool:
         read = value.strip().lower() == "true"
         notes.append(f"{key} {value!r} (a string) read as {str(read).lower()}")
         return read
-    raise MetadataError(f"{where}: {key} must be true or false, not {value!r}", hint=f'write "{key}": false')
+    raise MetadataError(
+        f"{where}: {key} must be true or false, not {value!r}", hint=f'write "{key}": true or "{key}": false'
+    )
 
 
 def _unknown_key(key: str, known: set[str], where: str) -> MetadataError:

@@ -22,7 +22,6 @@ from .metadata import DEFAULT_GPU, KERNEL_METADATA, KernelMetadata, check_accele
 from .results import PushResult
 
 if TYPE_CHECKING:
-
     from .backends import Backend
 
 

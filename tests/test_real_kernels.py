@@ -116,7 +116,7 @@ def test_null_booleans_and_capitalised_values_are_read_as_the_client_would(tmp_p
         ({"kernel_sources": ["/kaggle/input/titanic-deps"]}, "is an input's mount path",
          "a mount path does not say the owner"),
         ({"enable_internet": "no"}, "enable_internet must be true or false, not 'no'",
-         'write "enable_internet": false'),
+         'write "enable_internet": true or "enable_internet": false'),
     ],
 )  # fmt: skip
 def test_near_misses_are_named_with_the_fix(
