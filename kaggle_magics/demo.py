@@ -217,9 +217,9 @@ def _deps_kernel(
     no_index: bool,
     datasets: Sequence[str],
 ) -> Path:
+    from .kernel_folders import write_kernel_folder
     from .metadata import KernelMetadata
     from .notebook import build_notebook
-    from .submission import write_kernel_folder
 
     args = [
         *requirements,

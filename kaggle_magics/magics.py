@@ -10,20 +10,29 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
-from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.core.magic_arguments import MagicArgumentParser
 from traitlets import Bool, List, Unicode
 
 from . import options as opts
+from .errors import os_errors
 from .options import Arg
 
 
-def _with_arguments(specs: list[Arg]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """``@magic_arguments`` + one ``@argument`` per spec, in the spec's order (the help lists them so)."""
+class _MagicParser(opts.SuggestingParser, MagicArgumentParser):
+    """IPython's parser for magics (errors are one-line UsageErrors), with the nearest flag for a typo."""
+
+
+def _with_arguments(specs: list[Arg], name: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The magic's parser from ``specs``, as ``@magic_arguments`` builds it (its help is the docstring, as
+    ``%magic?`` shows it); ``name`` is the usage's name after the ``%`` (``%kaggle_sub`` for a cell magic)."""
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        for names, kwargs in reversed(specs):
-            func = argument(*names, **kwargs)(func)
-        return magic_arguments()(func)
+        parser = _MagicParser(prog=name or func.__name__, description=func.__doc__)
+        opts.add_to_parser(parser, specs)
+        func.parser = parser  # type: ignore[attr-defined]
+        func.has_arguments = True  # type: ignore[attr-defined]
+        func.__doc__ = parser.format_help()
+        return func
 
     return decorate
 
@@ -73,11 +82,13 @@ class KaggleMagics(Magics):
     def _run(self, verb: str, magic: Callable[..., Any], line: str) -> Any:
         from . import verbs
 
-        return getattr(verbs, verb)(parse_argstring(magic, line), self._context())
+        args = parse_argstring(magic, line)
+        with os_errors():
+            return getattr(verbs, verb)(args, self._context())
 
     # -- submission notebooks ----------------------------------------------------------------------------
     @no_var_expand
-    @_with_arguments(opts.KERNEL)
+    @_with_arguments(opts.KERNEL, name="%kaggle_sub")
     @line_cell_magic
     def kaggle_sub(self, line: str, cell: str | None = None) -> Any:
         """Turn this cell into a Kaggle submission notebook and push it.
@@ -95,7 +106,8 @@ class KaggleMagics(Magics):
         args = parse_argstring(self.kaggle_sub, line)
         if cell is None:
             raise UsageError("%%kaggle_sub is a cell magic: write the submission code below the %%kaggle_sub line")
-        return verbs.sub(args, self._context(), cell)
+        with os_errors():
+            return verbs.sub(args, self._context(), cell)
 
     @no_var_expand
     @_with_arguments(opts.PUSH)

@@ -4,6 +4,8 @@ subcommands) are both built from these lists, so ``%kaggle_push?`` and ``kaggle-
 from __future__ import annotations
 
 import argparse
+import difflib
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 Arg = tuple[tuple[str, ...], dict[str, Any]]
@@ -153,6 +155,7 @@ REHEARSE = [
     arg("--model", dest="models", action="append", default=[], metavar="OWNER/MODEL/FRAMEWORK/VARIATION/VERSION",
         help="a model version"),
     arg("--competition", action="append", default=[], metavar="SLUG", help="a competition's data"),
+    arg("--quiet", action="store_true", help="show each cell's time only, not what the cells print"),
     STORE,
 ]
 
@@ -165,6 +168,45 @@ LOCAL_COMPETITION_ADD = [
 ]
 
 DEMO = [STORE]
+
+
+def nearest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice closest to a mistyped ``word``, if one is close enough to be what was meant (flags are
+    compared without their dashes, which every flag shares)."""
+    by_name = {choice.lstrip("-"): choice for choice in choices}
+    close = difflib.get_close_matches(word.lstrip("-"), list(by_name), n=1, cutoff=0.6)
+    return by_name[close[0]] if close else None
+
+
+class SuggestingParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors for a mistyped flag or verb name the nearest one ("did you mean"). The
+    CLI and the magics both parse with a subclass of it."""
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        if action.choices is not None and value not in action.choices:
+            choices = [str(c) for c in action.choices]
+            close = nearest(str(value), choices)
+            raise argparse.ArgumentError(
+                action,
+                f"invalid choice {value!r}: "
+                + (f"did you mean {close!r}?" if close else "choose from " + ", ".join(choices)),
+            )
+        super()._check_value(action, value)
+
+    def chosen(self, ns: argparse.Namespace) -> argparse.ArgumentParser:
+        """The (sub)command parser that ``ns`` was parsed by."""
+        return self
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        ns, extras = self.parse_known_args(args, namespace)
+        if extras:
+            parser, first = self.chosen(ns), extras[0]
+            if first.startswith("-") and first != "-":
+                flag = first.split("=", 1)[0]
+                close = nearest(flag, parser._option_string_actions)
+                parser.error(f"unrecognized option {flag!r}" + (f": did you mean {close!r}?" if close else ""))
+            parser.error(f"unexpected argument {first!r}")
+        return ns
 
 
 def add_to_parser(parser: argparse.ArgumentParser, specs: list[Arg]) -> argparse.ArgumentParser:

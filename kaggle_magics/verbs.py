@@ -165,7 +165,12 @@ def model(ns: argparse.Namespace, ctx: Context) -> Any:
 
 # -- the embedded local Kaggle -----------------------------------------------------------------------
 def rehearse(ns: argparse.Namespace, ctx: Context) -> Any:
+    from .local.rehearse import log_lines
     from .local.rehearse import rehearse as run_rehearse
+
+    def show(entry: dict[str, Any]) -> None:
+        for line in log_lines(entry):
+            ctx.echo(line)
 
     store = config.first(ns.store, ctx.defaults.store)
     return run_rehearse(
@@ -174,6 +179,7 @@ def rehearse(ns: argparse.Namespace, ctx: Context) -> Any:
         timeout=ns.timeout,
         internet=ns.internet,
         on_cell=lambda cell: ctx.echo(str(cell)),
+        on_output=None if ns.quiet else show,
         kernel_sources=ns.attach,
         dataset_sources=ns.datasets,
         competition_sources=ns.competition,

@@ -65,6 +65,7 @@ NEEDS: dict[str, tuple[Callable[[], bool], str]] = {
     "chromium": (CHROMIUM.exists, f"{CHROMIUM} (Debian: apt-get install chromium)"),
     "python3.12": (lambda: python312() is not None, "a CPython 3.12 interpreter (python3.12 on PATH or in pyenv)"),
     "writable-run": (lambda: os.access("/run", os.W_OK), "a writable /run to put a host socket in"),
+    "git": (lambda: shutil.which("git") is not None, "git, for git requirements (Debian: apt-get install git)"),
 }
 
 

@@ -36,6 +36,17 @@ def _now() -> float:
     return time.time()
 
 
+def _how_to_add(missing: str) -> str:
+    """How to put a missing source (``"dataset me/x"``) into the local store."""
+    kind, _, ref = missing.partition(" ")
+    return {
+        "kernel": f"push {ref} first: kaggle-magics push PATH --id {ref} --backend local",
+        "dataset": f"upload {ref} first: kaggle-magics dataset DIR --id {ref} --backend local",
+        "model": f"upload {ref} first: kaggle-magics model DIR --handle {ref.rsplit('/', 1)[0]} --backend local",
+        "competition": f"register {ref} first: kaggle-magics local competition add {ref} DIR",
+    }.get(kind, f"add {missing} to the local store first")
+
+
 class LocalBackend(Competitions, Uploads, Backend):
     """Kaggle on this machine. ``store`` defaults to ``$KAGGLE_MAGICS_STORE`` or the user's cache dir."""
 
@@ -49,8 +60,8 @@ class LocalBackend(Competitions, Uploads, Backend):
 
     def kernel_hint(self, ref: KernelRef) -> str:
         return (
-            "push it to the local Kaggle first (--backend local), or check the owner and slug; "
-            f"the store is {self.store.root}"
+            "push it to the local Kaggle first (kaggle-magics push PATH --backend local), or check the owner, "
+            "slug and version"
         )
 
     def competition_hint(self, competition: CompetitionRef) -> str:
@@ -206,8 +217,7 @@ class LocalBackend(Competitions, Uploads, Backend):
         if missing:
             raise NotFound(
                 f"the local store ({self.store.root}) has no " + ", ".join(missing),
-                hint="push those kernels, upload those datasets and models, and register competitions with "
-                "`kaggle-magics local competition add SLUG DIR` first",
+                hint="; ".join(dict.fromkeys(_how_to_add(item) for item in missing)),
             )
         if waiting:
             raise BackendError(
@@ -266,7 +276,11 @@ class LocalBackend(Competitions, Uploads, Backend):
             )
         if ref.version is not None:
             if ref.version not in numbers:
-                raise NotFound(f"kernel {ref.id} has no version {ref.version} (versions: {numbers[0]}-{numbers[-1]})")
+                raise NotFound(
+                    f"version {ref.version} of kernel {ref.id} not found in the local store (it has "
+                    + (f"version {numbers[0]})" if len(numbers) == 1 else f"versions {numbers[0]}-{numbers[-1]})"),
+                    hint=f"give one of those, or none for the latest: {ref.id}",
+                )
             version = ref.version
         else:
             ran = [n for n in numbers if (self._run_dir(ref, n) / "status.json").exists()]

@@ -63,12 +63,20 @@ class Stopped(Exception):
 
 
 class _Tail:
-    """Reads events.jsonl as the executor appends to it; builds log.json; reports finished cells."""
+    """Reads events.jsonl as the executor appends to it; builds log.json; reports finished cells and, to
+    ``on_output``, each log entry (what the cells print, as Kaggle's log records it) as it arrives."""
 
-    def __init__(self, run_dir: Path, on_cell: Callable[[CellTiming], None] | None, log: list[dict[str, Any]]):
+    def __init__(
+        self,
+        run_dir: Path,
+        on_cell: Callable[[CellTiming], None] | None,
+        log: list[dict[str, Any]],
+        on_output: Callable[[dict[str, Any]], None] | None = None,
+    ):
         self.path = run_dir / "events.jsonl"
         self.log_path = run_dir / "log.json"
         self.on_cell = on_cell
+        self.on_output = on_output
         self.log = log
         self.offset = 0
         self.end: dict[str, Any] | None = None
@@ -96,8 +104,11 @@ class _Tail:
     def _take(self, event: dict[str, Any]) -> None:
         kind = event.get("e")
         if kind == "log":
-            self.log.append({"stream_name": event["stream"], "time": round(event["time"], 3), "data": event["data"]})
+            entry = {"stream_name": event["stream"], "time": round(event["time"], 3), "data": event["data"]}
+            self.log.append(entry)
             self.dirty = True
+            if self.on_output:
+                self.on_output(entry)
         elif kind == "kernel":
             self.kernel_seconds = event.get("seconds")
         elif kind == "cell_start":
@@ -122,10 +133,15 @@ class _Tail:
 
 
 def supervise(
-    run_dir: Path, on_cell: Callable[[CellTiming], None] | None = None, *, sandbox_mode: str | None = None
+    run_dir: Path,
+    on_cell: Callable[[CellTiming], None] | None = None,
+    *,
+    sandbox_mode: str | None = None,
+    on_output: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Run the QUEUED run in ``run_dir`` to its end and return its final status. Used in the background (by
-    ``python -m kaggle_magics.local.runner supervise``) and in the foreground (``rehearse``, with ``on_cell``)."""
+    ``python -m kaggle_magics.local.runner supervise``) and in the foreground (``rehearse``, with ``on_cell``
+    and ``on_output``, which gets each log entry as it arrives)."""
     run_dir = Path(run_dir).resolve()
     spec = RunSpec.load(run_dir)
     t0 = time.time()
@@ -140,7 +156,7 @@ def supervise(
     )
     scratch = run_dir / "scratch"
     log: list[dict[str, Any]] = []
-    tail = _Tail(run_dir, on_cell, log)
+    tail = _Tail(run_dir, on_cell, log, on_output)
     proc: subprocess.Popen[bytes] | None = None
     final: dict[str, Any]
     try:

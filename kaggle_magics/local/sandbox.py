@@ -240,6 +240,12 @@ def _interpreter_paths() -> list[Path]:
         Path(sys.executable).resolve().parent,
         Path(kaggle_magics.__file__).resolve().parent.parent,
     }
+    # A venv's python may reach the real one through links in other folders (venv/bin/python3 ->
+    # ~/bin/python3 -> /usr/bin/python3.11): each link of the chain must be there for the exec to work.
+    link, seen = Path(sys.executable), 0
+    while link.is_symlink() and seen < 40:
+        paths.add(link.parent)
+        link, seen = link.parent / os.readlink(link), seen + 1
     paths.update(Path(p) for p in site.getsitepackages())
     paths.update(Path(p) for p in sys.path if p and Path(p).is_dir())
     paths.update(Path(p) for p in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep) if p)

@@ -42,7 +42,7 @@ class Competitions:
         folder = self.store.competition_dir(comp.slug)
         if not folder.is_dir():
             raise NotFound(
-                f"competition {comp.slug!r} is not registered in the local store",
+                f"competition {comp.slug!r} not found in the local store (it is not registered)",
                 hint=f"register its data: kaggle-magics local competition add {comp.slug} DIR",
             )
         return store.read_json_object(folder / "competition.json", "competition record")
