@@ -53,11 +53,15 @@ class KaggleMagics(Magics):
     datasets = List(Unicode(), help="datasets attached to every submission notebook").tag(config=True)
     models = List(Unicode(), help="models attached to every submission notebook").tag(config=True)
     internet = Bool(None, allow_none=True, help="internet for pushed kernels (default off)").tag(config=True)
+    input_layout = Unicode(
+        "", help="where local runs mount inputs, and the paths shown: nested (today's Kaggle) or flat (the old one)"
+    ).tag(config=True)
 
     # -- plumbing ----------------------------------------------------------------------------------------
     def _context(self) -> Any:
         """Project defaults from pyproject.toml, overridden by whatever %config set."""
         from .config import load_project_defaults
+        from .inputs import check_layout
         from .verbs import Context
 
         defaults = load_project_defaults(Path.cwd())
@@ -65,6 +69,8 @@ class KaggleMagics(Magics):
             value = getattr(self, name)
             if value not in ("", None):
                 setattr(defaults, name, value)
+        if self.input_layout:
+            defaults.input_layout = check_layout(self.input_layout, "KaggleMagics.input_layout")
         for name in ("attach", "datasets", "models"):
             if getattr(self, name):
                 setattr(defaults, name, list(getattr(self, name)))

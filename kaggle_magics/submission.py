@@ -49,6 +49,7 @@ class KernelOptions:
     dry_run: bool = False
     no_run: bool = False
     backend: str | None = None
+    input_layout: str | None = None  # where local runs mount the inputs (nested | flat)
 
     def with_defaults(self, defaults: config.ProjectDefaults) -> KernelOptions:
         """These options with every unset one taken from ``defaults`` (lists are added to, not replaced)."""
@@ -73,6 +74,7 @@ class KernelOptions:
             dry_run=self.dry_run,
             no_run=self.no_run,
             backend=config.first(self.backend, defaults.backend),
+            input_layout=config.first(self.input_layout, defaults.input_layout),
         )
 
 
@@ -208,7 +210,11 @@ def _push(
         return PushResult(ref=ref.id, url=None, folder=folder if keep else None, dry_run=True, notes=notes)
     backend = backend_factory(options.backend)
     result = backend.push_kernel(
-        folder, timeout=options.timeout, accelerator=options.accelerator, no_run=options.no_run
+        folder,
+        timeout=options.timeout,
+        accelerator=options.accelerator,
+        no_run=options.no_run,
+        input_layout=options.input_layout,
     )
     result.folder = folder if keep else None
     result.backend = result.backend or backend.name
@@ -315,6 +321,7 @@ def _push_folder(
         no_run=options.no_run,
         backend=config.first(options.backend, defaults.backend),
         dir=options.dir,
+        input_layout=config.first(options.input_layout, defaults.input_layout),
     )
     if options.accelerator:
         options.accelerator = check_accelerator(options.accelerator)

@@ -32,8 +32,8 @@ found["home"] = os.path.exists(os.path.expanduser("~/.kaggle/kaggle.json"))
 from kagglesdk import get_access_token_from_env
 import kagglehub.config
 from kaggle_magics import config
-found["clients"] = [get_access_token_from_env()[0], kagglehub.config.get_kaggle_credentials(), config.credentials_source()]
-found["clients"] = [None if v is None else "SOMETHING" for v in found["clients"]]
+clients = [get_access_token_from_env()[0], kagglehub.config.get_kaggle_credentials(), config.credentials_source()]
+found["clients"] = [None if v is None else "SOMETHING" for v in clients]
 print("FOUND", json.dumps(found))
 """
 

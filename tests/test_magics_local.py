@@ -14,7 +14,7 @@ from kaggle_magics.cli import main
 
 SUB = """%%kaggle_sub --id me/chain-sub --competition demo-comp --backend local
 import csv, os
-rows = list(csv.DictReader(open("/kaggle/input/demo-comp/test.csv")))
+rows = list(csv.DictReader(open("/kaggle/input/competitions/demo-comp/test.csv")))
 with open("submission.csv", "w") as f:
     f.write("id,target\\n" + "".join(f"{r['id']},{int(r['x']) * 2}\\n" for r in rows))
 print("rows", len(rows), os.environ["KAGGLE_KERNEL_RUN_TYPE"])
@@ -65,7 +65,7 @@ def test_dataset_and_model_magics(shell) -> None:
     Path("weights/model.bin").write_bytes(b"\0" * 64)
     model = shell.run("%kaggle_model weights --handle me/cmi-models/pyTorch/exp-001 --notes v1 --backend local")
     assert model.model_source == "me/cmi-models/pyTorch/exp-001/1"
-    assert model.input_path == "/kaggle/input/cmi-models/pytorch/exp-001/1"
+    assert model.input_path == "/kaggle/input/models/me/cmi-models/pytorch/exp-001/1"
 
 
 def test_rehearse_on_the_command_line_fails_with_the_cell(tmp_path: Path, monkeypatch, capsys) -> None:
@@ -96,4 +96,4 @@ def test_local_competitions_are_listed(competition: Path, capsys) -> None:
     capsys.readouterr()
     assert main(["local", "competition", "list"]) == 0
     out = capsys.readouterr().out
-    assert "demo-comp" in out and "1 files" in out and "/kaggle/input/demo-comp" in out
+    assert "demo-comp" in out and "1 files" in out and "/kaggle/input/competitions/demo-comp" in out
