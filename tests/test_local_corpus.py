@@ -137,7 +137,7 @@ def _competition(root: Path, rows: int = 3) -> Path:
 @pytest.fixture(scope="module", params=["bwrap", "unshare"])
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> World:
     mode = request.param
-    require(mode)
+    require("bwrap" if mode == "bwrap" else "unshare-view")
     root = tmp_path_factory.mktemp(f"corpus-{mode}")
     store = root / "store"
     with isolated_environ(store, root / "tmp"), pytest.MonkeyPatch.context() as patch:

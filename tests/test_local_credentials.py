@@ -77,7 +77,7 @@ def _probe(tmp_path: Path, places: dict[str, Path], mode: str) -> tuple[dict, ob
 
 
 @pytest.mark.parametrize("mode", [pytest.param("bwrap", marks=pytest.mark.requires("bwrap")),
-                                  pytest.param("unshare", marks=pytest.mark.requires("unshare"))])  # fmt: skip
+                                  pytest.param("unshare", marks=pytest.mark.requires("unshare-view"))])  # fmt: skip
 def test_no_credential_reaches_a_sandboxed_run(tmp_path: Path, machine: dict[str, Path], mode: str) -> None:
     found, result = _probe(tmp_path, machine, mode)
     assert result.sandbox == mode

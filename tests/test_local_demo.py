@@ -84,7 +84,7 @@ def test_demo_stops_at_a_failed_deps_run(isolated_env: Path) -> None:
     assert result.log_tail and result.submission_csv is None
 
 
-@pytest.mark.requires("unshare")
+@pytest.mark.requires("unshare-view")
 def test_demo_submission_works_without_bubblewrap(tmp_path: Path, isolated_env: Path) -> None:
     """Without bwrap, util-linux unshare lays out /kaggle the same way."""
     add_competition(COMPETITION.slug, _competition_files(tmp_path / "data"))

@@ -118,7 +118,10 @@ def cpu_plan(limits: Limits) -> tuple[tuple[int, ...], list[str]]:
 
 
 def memory_notes(limits: Limits) -> list[str]:
-    """A note when this machine has less memory than the limit (a run may fail here first)."""
+    """A note when this machine has less memory than the limit (a run may fail here first), or cannot measure
+    a process's memory at all (then the limit is not enforced, and the note says so)."""
+    if not os.path.exists(f"/proc/{os.getpid()}/statm"):
+        return [f"the memory limit ({size(limits.memory)}) is not enforced: this system has no /proc to measure it"]
     total = host_memory()
     if total is not None and total < limits.memory:
         return [

@@ -11,7 +11,6 @@ no answers.
 from __future__ import annotations
 
 import csv
-import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,6 @@ SUBMISSION = "submission.csv"
 SAMPLE = "sample_submission.csv"
 NOT_FOUND = "Submission CSV Not Found"
 SCORING_ERROR = "Submission Scoring Error"
-_ID = re.compile(r"(^id$|^id_|_id$|Id$|ID$)", re.IGNORECASE)
 _SHOWN = 3  # ids named in a message
 
 
@@ -60,7 +58,10 @@ def sample_submission(data: Path) -> Path | None:
 
 
 def is_id_column(name: str) -> bool:
-    return bool(_ID.search(name.strip()))
+    """``id``, ``row_id``, ``ID_code``, ``PassengerId``, ``ID``: a column that names the rows."""
+    name = name.strip()
+    lowered = name.lower()
+    return lowered == "id" or lowered.startswith("id_") or lowered.endswith("_id") or name.endswith(("Id", "ID"))
 
 
 def _read(path: Path) -> tuple[list[str], list[list[str]]]:
