@@ -220,9 +220,10 @@ class KaggleMagics(Magics):
     @_with_arguments(opts.REHEARSE)
     @line_magic
     def kaggle_rehearse(self, line: str) -> Any:
-        """Run a kernel folder or notebook now, as Kaggle would (sandbox, /kaggle paths, no network), with
-        each cell's time, the total and where the outputs are.
+        """Run a kernel folder or notebook now, as Kaggle would (sandbox, /kaggle paths, no network, the
+        machine's limits), with each cell's time and peak memory, the total and where the outputs are; a
+        competition kernel's submission.csv is then checked as Kaggle's scorer does.
 
-            %kaggle_rehearse kaggle/cmi-sub
+            %kaggle_rehearse kaggle/cmi-sub --memory 16 --hidden-test private-test
         """
         return self._run("rehearse", self.kaggle_rehearse, line)

@@ -81,17 +81,26 @@ def test_ids_are_checked_only_when_the_first_column_is_one(tmp_path: Path) -> No
 
 
 def test_memory_and_disk_are_measured_as_the_kernel_counts_them(tmp_path: Path) -> None:
-    child = subprocess.Popen([sys.executable, "-c", "x = bytearray(60 * 2**20); import time; time.sleep(30)"])
+    """A parent that holds 60 MB and forks a child: the resident sizes count the shared pages twice, the
+    exact (proportional) measure once."""
+    code = (
+        "import os, time\nx = bytearray(60 * 2**20)\nfor i in range(0, len(x), 4096): x[i] = 1\n"
+        "if os.fork() == 0: time.sleep(30)\nprint('ready', flush=True); time.sleep(30)"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
-        for _ in range(100):
-            if monitor.tree_memory(os.getpid()) - monitor.process_memory(os.getpid()) > 50 * 2**20:
-                break
-            subprocess.run(["sleep", "0.05"], check=True)
-        assert child.pid in monitor.process_tree(os.getpid())
-        assert monitor.process_memory(child.pid) > 55 * 2**20, "the child's 60 MB are in its PSS"
+        assert parent.stdout is not None and parent.stdout.readline() == "ready\n"
+        tree = monitor.process_tree(parent.pid)
+        assert len(tree) == 2 and tree[0] == parent.pid
+        fast, exact = monitor.tree_memory(parent.pid), monitor.tree_memory(parent.pid, exact=True)
+        assert fast > 120 * 2**20 and 60 * 2**20 < exact < 100 * 2**20, (fast, exact)
+        watch = monitor.Monitor(Limits.for_shape(None, memory_gb=0.1), tmp_path)  # 102 MB: under it, exactly
+        watch.pid = parent.pid
+        assert watch.sample() < 100 * 2**20 and watch.breach is None, "not stopped on the double count"
     finally:
-        child.kill()
-        child.wait()
+        for pid in monitor.process_tree(parent.pid)[::-1]:
+            os.kill(pid, 9)
+        parent.communicate()
     (tmp_path / "a.bin").write_bytes(os.urandom(300_000))
     os.link(tmp_path / "a.bin", tmp_path / "b.bin")  # one file, two names: counted once
     with open(tmp_path / "sparse.bin", "wb") as handle:

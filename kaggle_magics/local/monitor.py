@@ -1,11 +1,13 @@
 """Inside a run: the kernel's memory and the size of ``/kaggle/working``, measured as the run goes and
 enforced against its :class:`~.limits.Limits`.
 
-Memory is the proportional set size (PSS, ``/proc/PID/smaps_rollup``; the resident size where that is
-missing) of the kernel and every process below it, so a page shared by forked workers counts once. It is
-read every 0.1 s and at each cell's start and end; past the limit the kernel's processes are killed and the
-run ends naming the limit and the cell. No cgroup is needed (none can be made by an ordinary user on most
-machines), so it works wherever ``/proc`` does; the price is that an allocation faster than a tenth of a
+Memory is what the kernel and every process below it hold: their resident size (``/proc/PID/statm``, a
+few microseconds to read), looked at every 0.1 s and at each cell's start and end. When several processes
+share pages (forked workers), the sum of resident sizes counts a shared page more than once, so their
+proportional set size (PSS, ``/proc/PID/smaps_rollup``, which costs about 12 ms per GB to read) is read now and
+then to correct it, and always before a kernel is stopped: past the limit the kernel's processes are killed
+and the run ends naming the limit and the cell. No cgroup is needed (none can be made by an ordinary user on
+most machines), so it works wherever ``/proc`` does; the price is that an allocation faster than a tenth of a
 second can go past the limit before it is stopped. The output folder's disk use is walked every second or so
 (less often when walking it takes long).
 """
@@ -44,15 +46,8 @@ def process_tree(pid: int) -> list[int]:
     return found
 
 
-def process_memory(pid: int) -> int:
-    """The PSS of ``pid`` in bytes (its RSS where smaps_rollup is missing; 0 for a process that is gone)."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
+def resident(pid: int) -> int:
+    """The resident size of ``pid`` in bytes (0 for a process that is gone)."""
     try:
         with open(f"/proc/{pid}/statm", encoding="ascii") as handle:
             return int(handle.read().split()[1]) * _PAGE
@@ -60,8 +55,25 @@ def process_memory(pid: int) -> int:
         return 0
 
 
-def tree_memory(pid: int) -> int:
-    return sum(process_memory(p) for p in process_tree(pid))
+def proportional(pid: int) -> int:
+    """The PSS of ``pid`` in bytes: its pages, a shared one split among those that share it (its resident size
+    where smaps_rollup is missing)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return resident(pid)
+
+
+def tree_memory(pid: int, exact: bool = False) -> int:
+    """What ``pid`` and its processes hold: resident sizes, or (``exact``, and only where several processes
+    could share pages) proportional ones."""
+    pids = process_tree(pid)
+    measure = proportional if exact and len(pids) > 1 else resident
+    return sum(measure(p) for p in pids)
 
 
 def folder_size(folder: Path) -> int:
@@ -107,6 +119,8 @@ class Monitor:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._disk_due = 0.0
+        self._exact_due = 0.0
+        self._share = 1.0  # exact / resident, as the last exact look found it
 
     def start(self, pid: int) -> None:
         self.pid = pid
@@ -129,16 +143,33 @@ class Monitor:
         return self.cell_peak
 
     def sample(self) -> int:
-        """One look at the kernel's memory now (and the limit enforced)."""
+        """One look at the kernel's memory now (and the limit enforced). With several processes, their
+        resident sizes are scaled by what the last exact look found of them; an exact look is taken when due,
+        and before the kernel is stopped."""
         if self.pid is None:
             return 0
-        used = tree_memory(self.pid)
+        pids = process_tree(self.pid)
+        fast = sum(resident(p) for p in pids)
+        now = time.monotonic()
+        shared = len(pids) > 1
+        exact = self._exact(fast, now) if shared and now >= self._exact_due else None
+        used = exact if exact is not None else int(fast * (self._share if shared else 1.0))
+        if self.limits is not None and used > self.limits.memory and shared and exact is None:
+            used = self._exact(fast, now)  # never stopped on an estimate
         with self._lock:
             self.peak = max(self.peak, used)
             self.cell_peak = max(self.cell_peak, used)
         if self.limits is not None and used > self.limits.memory:
             self._stop_kernel("memory", used)
         return used
+
+    def _exact(self, fast: int, now: float) -> int:
+        assert self.pid is not None
+        exact = tree_memory(self.pid, exact=True)
+        took = time.monotonic() - now
+        self._share = min(1.0, exact / fast) if fast else 1.0
+        self._exact_due = time.monotonic() + max(1.0, 20 * took)  # at most 5% of the time spent looking
+        return exact
 
     def _watch(self) -> None:
         while not self._stop.wait(self.interval):
