@@ -26,7 +26,7 @@ import sys
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_NOATIME, MS_NODIRATIME, MS_BIND, MS_REC = 32, 1024, 2048, 4096, 16384
-MS_PRIVATE, MS_RELATIME = 1 << 18, 1 << 21
+MS_PRIVATE, MS_RELATIME, MS_STRICTATIME = 1 << 18, 1 << 21, 1 << 24
 MNT_DETACH = 2
 # statvfs f_flag bits -> the mount flags a read-only remount must repeat (the kernel refuses to drop a flag
 # that a less privileged mount namespace inherited locked)
@@ -77,6 +77,8 @@ def remount_ro(path: str) -> None:
         for bit, flag in _KEEP.items():
             if kept & bit:
                 flags |= flag
+        if not kept & (1024 | 4096):  # neither noatime nor relatime: strictatime, said as such
+            flags |= MS_STRICTATIME
         mount(None, point, None, flags)
 
 
