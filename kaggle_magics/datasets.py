@@ -7,6 +7,9 @@ Kaggle would damage is protected, as the bundle issue does for dependency bundle
 
 - Kaggle unpacks files named ``.zip``, ``.tar``, ``.tar.gz``/``.tgz``, ``.tar.bz2``, ``.tar.xz``, ``.7z``:
   such files get a name it leaves alone (see :mod:`kaggle_magics.bundle.archive`);
+- a symlink that leads outside the folder, at any depth, is refused (the client would upload what it points
+  at: ``pw -> /etc/passwd``, a link to ``~/.kaggle/kaggle.json``); one that stays inside is uploaded as what
+  it points at, at the top level, and kept as a link in a packed tool folder;
 - Kaggle keeps no file modes and no symlinks: a folder that holds an executable (other than a Python file,
   which is run by Python anyway) or a symlink is a tool folder, packed whole into one archive under such a
   name, so unpacking it in the notebook restores both; a lone executable at the top is packed the same way;
@@ -28,9 +31,10 @@ from pathlib import Path
 
 from . import config, inputs
 from .backends.base import Backend
-from .errors import BackendError, InvalidRef, KaggleMagicsError, NotFound, PermissionDenied
+from .errors import BackendError, InvalidRef, KaggleMagicsError, MaybeApplied, NotFound, PermissionDenied
 from .explain import reword
 from .handles import DatasetRef
+from .links import refuse_outward_links
 from .results import DatasetResult
 
 HASH_FORMAT = "kaggle-magics dataset content v1"
@@ -268,6 +272,7 @@ def upload_dataset(
         raise DatasetFolderError(
             f"dataset folder {str(folder)!r} holds no files", hint="put the code in it first"
         )
+    refuse_outward_links(folder, "dataset", skip=IGNORED)  # at any depth, before anything is read or sent
     digest = content_hash(folder)
     state_path = UploadState.path(Path(state_dir) if state_dir else default_state_dir(), ref, backend)
     last = UploadState.load(state_path)
@@ -303,6 +308,13 @@ def upload_dataset(
         except PermissionDenied as exc:
             raise reword(
                 exc, f"not allowed to write to dataset {ref.id}", hint=f"check who owns it: {ref.url}"
+            ) from None
+        except MaybeApplied as exc:
+            raise reword(
+                exc,
+                f"the upload of dataset {ref.id} may have made a version: its answer was lost and it could not"
+                " be checked",
+                hint=f"look at {ref.url} before running it again (it was not repeated)",
             ) from None
         except BackendError as exc:
             raise reword(

@@ -64,6 +64,11 @@ class BackendError(KaggleMagicsError):
     """A Kaggle (or local Kaggle) call failed."""
 
 
+class MaybeApplied(BackendError):
+    """A write whose answer was lost and whose effect could not be checked: it may have happened, so it was
+    not repeated (repeating it blindly could make a second version, run or submission)."""
+
+
 class NotFound(BackendError):
     """A kernel, dataset, model or competition that does not exist (or is not visible)."""
 

@@ -13,7 +13,7 @@ from .errors import InvalidRef
 
 # Kaggle user names and slugs: letters, digits and hyphens (slugs are made by slugify); we accept
 # underscores and dots as Kaggle's own clients do, and reject spaces, slashes and empty parts.
-_PART = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
+_PART = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?\Z")  # \Z: `$` lets a final newline in
 
 MODEL_FRAMEWORKS = (
     "tensorFlow1", "tensorFlow2", "tfLite", "tfJs", "pyTorch", "jax", "flax", "pax", "maxText", "gemmaCpp",
@@ -35,7 +35,7 @@ def _part(value: str, what: str, text: str, form: str) -> str:
 
 
 def _version(value: str, text: str, form: str) -> int:
-    if not value.isdigit() or int(value) < 1:
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:  # '²' is a digit to isdigit, not to int
         raise InvalidRef(f"{text!r}: the version {value!r} is not a positive whole number", hint=f"expected {form}")
     return int(value)
 

@@ -15,7 +15,10 @@ from .backends.base import Backend
 from .errors import InvalidRef, KaggleMagicsError, NotFound, PermissionDenied
 from .explain import reword
 from .handles import ModelRef
+from .links import refuse_outward_links
 from .results import ModelResult
+
+_SKIPPED = (".git", ".cache", ".huggingface")  # what kagglehub leaves out of an upload
 
 
 def as_model_handle(handle: ModelRef | str) -> ModelRef:
@@ -33,7 +36,7 @@ def model_files(folder: Path) -> list[str]:
     """The files an upload would send, relative to ``folder`` (for the result and the empty-folder check)."""
     names = []
     for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if d not in (".git", ".cache", ".huggingface"))
+        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED)
         for name in sorted(files):
             names.append(Path(root, name).relative_to(folder).as_posix())
     return names
@@ -57,6 +60,7 @@ def upload_model(
         raise KaggleMagicsError(
             f"model folder {str(folder)!r} not found", hint="give the folder holding the weights"
         )
+    refuse_outward_links(folder, "model", skip=_SKIPPED)  # the client would upload what they point at
     files = model_files(folder)
     if not files:
         raise KaggleMagicsError(

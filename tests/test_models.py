@@ -76,3 +76,25 @@ def test_local_uploads_are_versioned_too(tmp_path: Path, weights: Path) -> None:
     flat = upload_model(backend, weights, "me/toy-model/jax/v1", layout="flat")
     assert flat.input_path == "/kaggle/input/toy-model/jax/v1/3"
     assert any(note.endswith("in the run it is at /kaggle/input/toy-model/jax/v1/3") for note in flat.notes)
+
+
+@pytest.mark.parametrize("where", ["top", "nested"])
+def test_a_symlink_out_of_the_folder_is_refused_at_any_depth(
+    kaggle_server, kaggle_backend, weights: Path, tmp_path: Path, where: str
+) -> None:
+    (tmp_path / "passwd").write_text("root:x:0:0\n")
+    (weights / "pw" if where == "top" else weights / "fold0" / "pw").symlink_to(tmp_path / "passwd")
+    with pytest.raises(KaggleMagicsError, match=r"pw is a symlink to .*passwd, outside the model folder") as info:
+        upload_model(kaggle_backend, weights, HANDLE)
+    assert info.value.exit_code == 2
+    assert kaggle_server.calls() == [], "refused before anything was sent"
+
+
+def test_the_local_kaggle_refuses_a_symlink_out_of_a_model_folder(tmp_path: Path, weights: Path) -> None:
+    from kaggle_magics.local.backend import LocalBackend
+
+    (weights / "fold0" / "pw").symlink_to("/etc/passwd")
+    backend = LocalBackend(tmp_path / "store")
+    with pytest.raises(KaggleMagicsError, match="outside the model folder"):
+        backend.model_upload(ModelRef.parse("me/toy-model/jax/v1"), weights)  # the backend itself
+    assert not list((tmp_path / "store").rglob("pw"))
