@@ -29,7 +29,11 @@ VERBS: dict[str, tuple[str, list[opts.Arg]]] = {
     "submit": ("submit a kernel's output (code competitions) or a file", opts.SUBMIT),
     "dataset": ("upload a folder as a dataset, a new version only when it changed", opts.DATASET),
     "model": ("upload weights as a new version of a Kaggle model", opts.MODEL),
-    "rehearse": ("run a kernel folder or notebook now, as Kaggle would, with each cell's time", opts.REHEARSE),
+    "rehearse": (
+        "run a kernel folder or notebook now, as Kaggle would (its limits, its scorer), with each cell's time and "
+        "memory",
+        opts.REHEARSE,
+    ),
     "demo": ("the whole chain on the embedded local Kaggle: freeze, deps kernel, offline submission", opts.DEMO),
 }
 # ``kaggle-magics local competition add SLUG DIR``

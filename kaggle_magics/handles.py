@@ -227,9 +227,11 @@ class ModelRef:
 
     @property
     def input_path(self) -> str:
-        """Where Kaggle mounts this model in a notebook."""
-        version = self.version if self.version is not None else "VERSION"
-        return f"/kaggle/input/{self.model}/{self.framework.lower()}/{self.variation}/{version}"
+        """Where Kaggle mounts this model in a notebook (today's layout; :mod:`kaggle_magics.inputs` for
+        the other)."""
+        from .inputs import model_path, mount_path
+
+        return mount_path(model_path(self))
 
     @property
     def url(self) -> str:

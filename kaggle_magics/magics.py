@@ -62,11 +62,15 @@ class KaggleMagics(Magics):
     datasets = List(Unicode(), help="datasets attached to every submission notebook").tag(config=True)
     models = List(Unicode(), help="models attached to every submission notebook").tag(config=True)
     internet = Bool(None, allow_none=True, help="internet for pushed kernels (default off)").tag(config=True)
+    input_layout = Unicode(
+        "", help="where local runs mount inputs, and the paths shown: nested (today's Kaggle) or flat (the old one)"
+    ).tag(config=True)
 
     # -- plumbing ----------------------------------------------------------------------------------------
     def _context(self) -> Any:
         """Project defaults from pyproject.toml, overridden by whatever %config set."""
         from .config import load_project_defaults
+        from .inputs import check_layout
         from .verbs import Context
 
         defaults = load_project_defaults(Path.cwd())
@@ -74,6 +78,8 @@ class KaggleMagics(Magics):
             value = getattr(self, name)
             if value not in ("", None):
                 setattr(defaults, name, value)
+        if self.input_layout:
+            defaults.input_layout = check_layout(self.input_layout, "KaggleMagics.input_layout")
         for name in ("attach", "datasets", "models"):
             if getattr(self, name):
                 setattr(defaults, name, list(getattr(self, name)))
@@ -226,9 +232,10 @@ class KaggleMagics(Magics):
     @_with_arguments(opts.REHEARSE)
     @line_magic
     def kaggle_rehearse(self, line: str) -> Any:
-        """Run a kernel folder or notebook now, as Kaggle would (sandbox, /kaggle paths, no network), with
-        each cell's time, the total and where the outputs are.
+        """Run a kernel folder or notebook now, as Kaggle would (sandbox, /kaggle paths, no network, the
+        machine's limits), with each cell's time and peak memory, the total and where the outputs are; a
+        competition kernel's submission.csv is then checked as Kaggle's scorer does.
 
-            %kaggle_rehearse kaggle/cmi-sub
+            %kaggle_rehearse kaggle/cmi-sub --memory 16 --hidden-test private-test
         """
         return self._run("rehearse", self.kaggle_rehearse, line)

@@ -25,7 +25,20 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return value
+
+
 BACKEND = arg("--backend", choices=("kaggle", "local"), help="kaggle (kaggle.com) or local (the embedded Kaggle)")
+INPUT_LAYOUT = arg("--input-layout", choices=("nested", "flat"),
+                   help="where local runs mount inputs: nested (today's Kaggle, the default: "
+                   "/kaggle/input/datasets/<owner>/<slug>/...) or flat (the old /kaggle/input/<slug>/)")
 
 # What becomes kernel-metadata.json (plus the push options).
 KERNEL = [
@@ -48,6 +61,7 @@ KERNEL = [
     arg("--dir", metavar="PATH", help="where the kernel folder is written (default ./kaggle/<slug>/)"),
     arg("--dry-run", action="store_true", help="write the kernel folder, push nothing"),
     arg("--no-run", action="store_true", help="quick save: a new version that does not run"),
+    INPUT_LAYOUT,
     BACKEND,
 ]
 
@@ -58,7 +72,8 @@ CONVERT = [
     arg("--out", default="kaggle", metavar="DIR", help="where the kernel folders go (default ./kaggle)"),
     arg("--warn-only", action="store_true", help="report failures but exit 0"),
     arg("--owner", help="the kernels' owner (default from the config or kaggle.json)"),
-    *[spec for spec in KERNEL if spec[0][0] not in ("--id", "--dir", "--dry-run", "--no-run", "--backend")],
+    *[spec for spec in KERNEL
+      if spec[0][0] not in ("--id", "--dir", "--dry-run", "--no-run", "--input-layout", "--backend")],
 ]
 
 FREEZE = [
@@ -148,8 +163,15 @@ STORE = arg("--store", metavar="DIR", help="the local Kaggle's folder (default: 
 
 REHEARSE = [
     arg("path", help="a kernel folder, a .ipynb or a .py"),
-    arg("--timeout", type=_positive_int, metavar="SECONDS", help="the session timeout"),
+    arg("--timeout", type=_positive_int, metavar="SECONDS", help="the session timeout (default 12 h, Kaggle's)"),
     arg("--internet", action="store_true", default=None, help="run with the network (off by default)"),
+    arg("--accelerator", metavar="SHAPE",
+        help="the machine shape whose limits apply (default: the metadata's, else the CPU machine)"),
+    arg("--memory", type=_positive_float, metavar="GB",
+        help="the memory limit in GB (default: the machine's, 30 GB for the CPU machine)"),
+    arg("--hidden-test", metavar="DIR",
+        help="replace the competition's public test files with DIR's (same names), as Kaggle does when it scores"),
+    INPUT_LAYOUT,
     arg("--attach", action="append", default=[], metavar="OWNER/SLUG", help="a kernel's output, from the store"),
     arg("--dataset", dest="datasets", action="append", default=[], metavar="OWNER/SLUG", help="a dataset"),
     arg("--model", dest="models", action="append", default=[], metavar="OWNER/MODEL/FRAMEWORK/VARIATION/VERSION",
@@ -236,4 +258,5 @@ def kernel_options(ns: argparse.Namespace) -> Any:
         dry_run=ns.dry_run,
         no_run=ns.no_run,
         backend=ns.backend,
+        input_layout=getattr(ns, "input_layout", None),
     )

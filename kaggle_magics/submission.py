@@ -46,6 +46,7 @@ class KernelOptions:
     dry_run: bool = False
     no_run: bool = False
     backend: str | None = None
+    input_layout: str | None = None  # where local runs mount the inputs (nested | flat)
 
     def with_defaults(self, defaults: config.ProjectDefaults) -> KernelOptions:
         """These options with every unset one taken from ``defaults`` (lists are added to, not replaced)."""
@@ -70,6 +71,7 @@ class KernelOptions:
             dry_run=self.dry_run,
             no_run=self.no_run,
             backend=config.first(self.backend, defaults.backend),
+            input_layout=config.first(self.input_layout, defaults.input_layout),
         )
 
 
@@ -149,7 +151,11 @@ def _push(
         return PushResult(ref=ref.id, url=None, folder=folder if keep else None, dry_run=True, notes=notes)
     backend = backend_factory(options.backend)
     result = backend.push_kernel(
-        folder, timeout=options.timeout, accelerator=options.accelerator, no_run=options.no_run
+        folder,
+        timeout=options.timeout,
+        accelerator=options.accelerator,
+        no_run=options.no_run,
+        input_layout=options.input_layout,
     )
     result.folder = folder if keep else None
     result.backend = result.backend or backend.name
@@ -297,7 +303,7 @@ def _push_options(options: KernelOptions, defaults: config.ProjectDefaults, *, f
     """The push options (not metadata) of ``options``, unset ones from the project defaults (a kernel folder
     takes its backend only from them: it is pushed as it is)."""
     if folder:
-        defaults = config.ProjectDefaults(backend=defaults.backend)
+        defaults = config.ProjectDefaults(backend=defaults.backend, input_layout=defaults.input_layout)
     return KernelOptions(
         accelerator=check_accelerator(options.accelerator) if options.accelerator else (
             DEFAULT_GPU if options.gpu else None
@@ -308,6 +314,7 @@ def _push_options(options: KernelOptions, defaults: config.ProjectDefaults, *, f
         no_run=options.no_run,
         backend=config.first(options.backend, defaults.backend),
         dir=config.first(options.dir, defaults.kernel_dir),
+        input_layout=config.first(options.input_layout, defaults.input_layout),
     )
 
 

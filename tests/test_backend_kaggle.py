@@ -638,7 +638,7 @@ def test_model_upload_creates_then_adds_a_version(kaggle_server, kaggle_backend,
 
     assert (first.handle, first.version) == ("kmtester/km-model/pyTorch/exp-001", 1)
     assert first.model_source == "kmtester/km-model/pyTorch/exp-001/1"
-    assert first.input_path == "/kaggle/input/km-model/pytorch/exp-001/1"
+    assert first.input_path == "/kaggle/input/models/kmtester/km-model/pytorch/exp-001/1"
     instance = kaggle_server.model("kmtester/km-model").instances[("MODEL_FRAMEWORK_PY_TORCH", "exp-001")]
     assert instance.versions[0].files == {"fold0/model.pt": b"\x00weights-0", "config.json": b"{}"}
 

@@ -17,7 +17,7 @@ from kaggle_magics.cli import build_parser, main
 
 SUB = """%%kaggle_sub --id me/chain-sub --competition demo-comp --backend local
 import csv, os
-rows = list(csv.DictReader(open("/kaggle/input/demo-comp/test.csv")))
+rows = list(csv.DictReader(open("/kaggle/input/competitions/demo-comp/test.csv")))
 with open("submission.csv", "w") as f:
     f.write("id,target\\n" + "".join(f"{r['id']},{int(r['x']) * 2}\\n" for r in rows))
 print("rows", len(rows), os.environ["KAGGLE_KERNEL_RUN_TYPE"])
@@ -69,7 +69,7 @@ def test_dataset_and_model_magics(shell) -> None:
     Path("weights/model.bin").write_bytes(b"\0" * 64)
     model = shell.run("%kaggle_model weights --handle me/cmi-models/pyTorch/exp-001 --notes v1 --backend local")
     assert model.model_source == "me/cmi-models/pyTorch/exp-001/1"
-    assert model.input_path == "/kaggle/input/cmi-models/pytorch/exp-001/1"
+    assert model.input_path == "/kaggle/input/models/me/cmi-models/pytorch/exp-001/1"
 
 
 def test_rehearse_on_the_command_line_fails_with_the_cell(tmp_path: Path, monkeypatch, capsys) -> None:
@@ -164,4 +164,29 @@ def test_local_competitions_are_listed(competition: Path, capsys) -> None:
     capsys.readouterr()
     assert main(["local", "competition", "list"]) == 0
     out = capsys.readouterr().out
-    assert "demo-comp" in out and "1 files" in out and "/kaggle/input/demo-comp" in out
+    assert "demo-comp" in out and "1 files" in out and "/kaggle/input/competitions/demo-comp" in out
+
+
+def test_the_input_layout_comes_from_pyproject_config_and_flag(shell, competition: Path) -> None:
+    """pyproject.toml < %config < the flag, for the paths shown and for the run's mounts."""
+    from kaggle_magics.errors import ConfigError
+
+    Path("weights").mkdir()
+    Path("weights/model.bin").write_bytes(b"\0" * 8)
+    Path("pyproject.toml").write_text('[tool.kaggle_magics]\ninput_layout = "flat"\n')
+    flat = shell.run("%kaggle_model weights --handle me/lay-model/pyTorch/v1 --backend local")
+    assert flat.input_path == "/kaggle/input/lay-model/pytorch/v1/1"
+    shell.run('%config KaggleMagics.input_layout = "nested"')
+    nested = shell.run("%kaggle_model weights --handle me/lay-model/pyTorch/v1 --backend local")
+    assert nested.input_path == "/kaggle/input/models/me/lay-model/pytorch/v1/2"
+
+    old = SUB.replace("--id me/chain-sub", "--id me/flat-sub --input-layout flat").replace(
+        "/kaggle/input/competitions/demo-comp/", "/kaggle/input/demo-comp/"
+    )
+    assert shell.run(old).version == 1
+    status = shell.run("%kaggle_status me/flat-sub --wait --timeout 120 --backend local")
+    assert status.status == "COMPLETE", (status.failure_message, status.log_tail)
+
+    shell.run('%config KaggleMagics.input_layout = "deep"')
+    with pytest.raises(ConfigError, match=r"KaggleMagics\.input_layout: unknown input layout 'deep'"):
+        shell.run("%kaggle_model weights --handle me/lay-model/pyTorch/v1 --backend local")

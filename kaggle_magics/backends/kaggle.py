@@ -287,6 +287,7 @@ class KaggleBackend(Backend):
         timeout: int | None = None,
         accelerator: str | None = None,
         no_run: bool = False,
+        input_layout: str | None = None,  # where Kaggle mounts inputs is Kaggle's choice
     ) -> PushResult:
         folder = Path(folder)
         meta_path = folder / "kernel-metadata.json"

@@ -41,6 +41,7 @@ from ..errors import BundleError
 from ..results import Result
 from ._util import DiskFull, ToolFailed, is_disk_full, isolated_env, run
 from .archive import StagedUnpack, archive_name, stage_unpack
+from .cell import SEARCH_DEPTH
 from .checks import check_archives, check_in_bundles, check_space, unpack_targets, verify
 from .manifest import MANIFEST_NAME, Manifest, find_manifests, read_manifest
 from .progress import Progress, ProgressArg
@@ -218,7 +219,7 @@ def locate_bundles(sources: list[str | os.PathLike[str]], root: Path) -> list[Ma
     """The manifests of the bundles named by ``sources`` (or all under ``root``), read and checked."""
     folders: list[Path] = []
     if not sources:
-        folders = find_manifests(root)
+        folders = find_manifests(root, max_depth=SEARCH_DEPTH)
         if not folders:
             raise BundleError(
                 f"no bundle found under the input root {root} ({describe_folder(root)})",
@@ -257,13 +258,14 @@ def locate_bundles(sources: list[str | os.PathLike[str]], root: Path) -> list[Ma
 
 
 def _attached(handle: str, root: Path) -> list[Path]:
-    """Where Kaggle may have put the input ``owner/slug[/version]`` (its layout under the root varies)."""
+    """Where Kaggle may have put the input ``owner/slug[/version]``: today's nested layout
+    (``notebooks/<owner>/<slug>``, ``datasets/<owner>/<slug>``), the old flat one (``<slug>``), or between."""
     owner, slug = handle.split("/")[:2]
     candidates = [
-        root / slug,
-        root / owner / slug,
         root / "notebooks" / owner / slug,
         root / "datasets" / owner / slug,
+        root / slug,
+        root / owner / slug,
     ]
     out = [c for c in candidates if c.is_dir()]
     if not out and root.is_dir():
