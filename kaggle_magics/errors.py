@@ -82,3 +82,7 @@ class RunFailed(KaggleMagicsError):
 
 class BundleError(KaggleMagicsError):
     """Freezing or installing an offline dependency bundle failed."""
+
+
+class ImageError(KaggleMagicsError):
+    """The image twin of a local run cannot be had: built, found in the cache, or made of this base."""

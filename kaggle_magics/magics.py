@@ -11,7 +11,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
-from traitlets import Bool, List, Unicode
+from traitlets import Bool, CaselessStrEnum, List, Unicode
 
 from . import options as opts
 from .options import Arg
@@ -53,6 +53,10 @@ class KaggleMagics(Magics):
     datasets = List(Unicode(), help="datasets attached to every submission notebook").tag(config=True)
     models = List(Unicode(), help="models attached to every submission notebook").tag(config=True)
     internet = Bool(None, allow_none=True, help="internet for pushed kernels (default off)").tag(config=True)
+    env = CaselessStrEnum(
+        ["", "twin", "user"], "", help="local runs: twin (Kaggle's image packages, the default) or user (yours)"
+    ).tag(config=True)
+    base = Unicode("", help="base snapshot (pip freeze format) of freeze and of local runs' image").tag(config=True)
 
     # -- plumbing ----------------------------------------------------------------------------------------
     def _context(self) -> Any:
@@ -61,7 +65,8 @@ class KaggleMagics(Magics):
         from .verbs import Context
 
         defaults = load_project_defaults(Path.cwd())
-        for name in ("owner", "competition", "accelerator", "backend", "store", "kernel_dir", "internet"):
+        names = ("owner", "competition", "accelerator", "backend", "store", "kernel_dir", "internet", "env", "base")
+        for name in names:
             value = getattr(self, name)
             if value not in ("", None):
                 setattr(defaults, name, value)

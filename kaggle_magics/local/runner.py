@@ -2,11 +2,11 @@
 Kaggle session, timed cell by cell.
 
 Two processes: the *supervisor* (on the host; in the background for a pushed kernel, in the foreground for
-``rehearse``) prepares a throwaway venv layered over the current interpreter (so ``pip install`` in a notebook
-never reaches the user's environment), starts the *executor* (:mod:`.executor`) inside the sandbox
-(:mod:`.sandbox`), enforces the session timeout, and is the only writer of status.json and log.json (the run
-folder is described in :mod:`.runs`). A supervisor that dies is noticed by the next status read (its pid is
-gone).
+``rehearse``) prepares the kernel's environment (:mod:`.environment`: a throwaway venv over the image twin
+chosen before the run, so ``pip install`` in a notebook never reaches anything else), starts the *executor*
+(:mod:`.executor`) inside the sandbox (:mod:`.sandbox`), enforces the session timeout, and is the only writer
+of status.json and log.json (the run folder is described in :mod:`.runs`). A supervisor that dies is noticed
+by the next status read (its pid is gone).
 """
 
 from __future__ import annotations
@@ -144,26 +144,29 @@ def supervise(
     proc: subprocess.Popen[bytes] | None = None
     final: dict[str, Any]
     try:
+        kernel = environment.kernel_environment(run_dir, scratch)  # the image twin (or the user's packages)
+        venv = kernel.venv
         layout = sandbox.Layout(
             inputs={name: Path(host) for name, host in spec.inputs.items()},
             working=run_dir / "output",
             scratch=scratch,
             rw_paths=[run_dir],
             internet=spec.internet,
+            ro_paths=kernel.read_only,
         )
         box = sandbox.build(layout, sandbox_mode)
+        notes = [*box.notes, *kernel.notes]
         set_status(
             run_dir,
             sandbox=box.mode,
             network_cut=box.network_cut,
             kaggle_paths=box.kaggle_paths,
-            notes=box.notes,
+            notes=notes,
         )
-        for note in box.notes:
+        for note in notes:
             log.append({"stream_name": "stderr", "time": 0.0, "data": f"[kaggle-magics] {note}\n"})
-        venv = environment.make_venv(scratch / "venv")
         environment.write_kernelspec(scratch / "kernels", venv)
-        write_json(run_dir / "env.json", environment.kernel_env(box, venv))
+        write_json(run_dir / "env.json", environment.kernel_env(box, venv, kernel.path))
         (run_dir / "events.jsonl").write_bytes(b"")
         argv = [
             *box.argv,
@@ -176,7 +179,7 @@ def supervise(
             repr(t0),
         ]
         env = {
-            **environment.kernel_env(box, venv),
+            **environment.kernel_env(box, venv, kernel.path),
             "PYTHONPATH": environment.package_parent() or os.environ.get("PYTHONPATH", ""),
             "JUPYTER_PLATFORM_DIRS": "1",
             "PATH": os.environ.get("PATH", os.defpath),

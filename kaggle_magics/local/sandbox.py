@@ -63,6 +63,7 @@ class Layout:
     scratch: Path  # private /tmp and HOME live here; removed after the run
     rw_paths: list[Path] = field(default_factory=list)  # visible and writable at the same path (the run folder)
     internet: bool = False
+    ro_paths: list[Path] = field(default_factory=list)  # visible read-only at the same path (the image twin)
 
 
 @dataclass
@@ -199,7 +200,7 @@ def _bwrap(layout: Layout, tmp: Path) -> Sandbox:
     # What the interpreter, this package and the run read from outside the system folders (a venv in a home
     # folder, a source checkout, a private /tmp's host counterpart), each once.
     shown = [p.resolve() for p in system if not p.is_symlink()]
-    for path in _interpreter_paths():
+    for path in [*_interpreter_paths(), *(p.resolve() for p in layout.ro_paths)]:
         if path.exists() and not any(path == s or _under(path, s) for s in shown):
             argv += ["--ro-bind", str(path), str(path)]
             shown.append(path)

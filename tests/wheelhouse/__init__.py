@@ -26,8 +26,12 @@ PYTHONS = ("3.11", "3.12")
 PLATFORM = "manylinux_2_28_x86_64"  # the lock's target: any x86_64 Linux with glibc >= 2.28
 FETCH_COMMAND = "python -m tests.wheelhouse"
 
-# Read once, at import: the tests' isolation removes KAGGLE_* variables from each test's environment.
-_FOLDER = os.environ.get(ENV_FOLDER)
+# Read once, at import: the tests' isolation removes KAGGLE_* variables from each test's environment, and
+# some tests move XDG_CACHE_HOME.
+_FOLDER = Path(
+    os.environ.get(ENV_FOLDER)
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kaggle-magics-tests" / "wheelhouse"
+).expanduser()
 
 
 @dataclass(frozen=True)
@@ -51,10 +55,7 @@ class Locked:
 
 def folder() -> Path:
     """Where the wheels are (a find-links folder)."""
-    if _FOLDER:
-        return Path(_FOLDER).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "kaggle-magics-tests" / "wheelhouse"
+    return _FOLDER
 
 
 @functools.cache
