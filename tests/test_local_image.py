@@ -274,3 +274,48 @@ def test_without_python_312_the_local_python_is_used_and_said(
     assert result.ok, (result.failure_message, _log(result)[-2000:])
     assert f"python ({sys.version_info[0]}, {sys.version_info[1]})" in _log(result)
     assert any(f"no Python 3.12 on this machine: the run uses Python {local}" in note for note in result.notes)
+
+
+def test_env_and_base_from_the_project_the_flags_and_the_magics(
+    test_base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], shell
+) -> None:
+    from kaggle_magics.cli import main
+
+    nb = _notebook(tmp_path, "import kmt_alpha")
+    project = tmp_path / "work"  # the shell fixture's working folder
+    (project / "pyproject.toml").write_text(f'[tool.kaggle_magics]\nenv = "user"\nbase = "{test_base}"\n')
+    assert main(["rehearse", str(nb)]) == 1  # your environment lacks kmt-alpha: no twin, no base packages
+    out = capsys.readouterr().out
+    assert "your own environment (--env user)" in out and "No module named 'kmt_alpha'" in out
+    assert main(["rehearse", str(nb), "--env", "twin"]) == 0  # the flag wins; the base comes from the project
+    capsys.readouterr()
+
+    (project / "pyproject.toml").write_text('[tool.kaggle_magics]\nenv = "mine"\n')
+    assert main(["rehearse", str(nb)]) == 2
+    assert "env: unknown environment 'mine'" in capsys.readouterr().err
+
+    (project / "pyproject.toml").unlink()
+    shell.run(f'%config KaggleMagics.base = "{test_base}"')
+    assert shell.run(f"%kaggle_rehearse {nb}").ok
+    shell.run('%config KaggleMagics.env = "user"')
+    assert USER_NOTE in shell.run(f"%kaggle_rehearse {nb} --base {test_base}").notes
+    shell.run('%config KaggleMagics.env = "mine"')  # refused by the trait, with the choices in the log
+    assert shell.ip.magics_manager.registry["KaggleMagics"].env == "user"
+
+
+def test_a_push_gets_its_twin_before_the_run(test_base: Path, tmp_path: Path) -> None:
+    from kaggle_magics.cli import main
+    from kaggle_magics.handles import KernelRef
+    from tests.fixtures_local import make_kernel
+
+    folder = make_kernel(tmp_path / "kernel", "me/twin-push", ["import kmt_alpha\nprint('alpha', kmt_alpha.__name__)"])
+    assert main(["push", str(folder), "--backend", "local", "--base", str(test_base)]) == 0
+    backend = LocalBackend()
+    status = backend.wait(KernelRef.parse("me/twin-push"), timeout=120)
+    assert status.status == "COMPLETE", status.failure_message
+    assert "alpha kmt_alpha" in "".join(e.data for e in backend.kernel_log(KernelRef.parse("me/twin-push")))
+
+    bad = tmp_path / "bad.txt"
+    bad.write_text("kmt-alpha\n")
+    assert main(["push", str(folder), "--backend", "local", "--base", str(bad)]) != 0
+    assert backend.kernel_versions(KernelRef.parse("me/twin-push")) == [1], "a failed push stores no version"

@@ -4,8 +4,9 @@
   else pip's (``pip config list``: index-url, extra-index-url, find-links, no-index), else PyPI; or the
   :class:`Index` passed (``kaggle-magics local image build --index-url ...``).
 - The packages: each direct one pinned to the base's version, the whole base as constraints, bytecode
-  compiled (the twin is read-only: a kernel could not write its ``.pyc`` files). uv's cache is tried first
-  with the network off, so that a twin of packages uv has seen before builds without the index.
+  compiled (the twin is read-only: a kernel could not write its ``.pyc`` files), test suites aside. uv's
+  cache is tried first with the network off, so that a twin of packages uv has seen before builds without
+  the index.
 - A version the index does not offer for this Python (a ``+cpu`` torch, a release with no wheel for it)
   falls back to the nearest release below it, and the run's notes say so. A package that no index has, or
   no network, is an :class:`~kaggle_magics.errors.ImageError` that says what is missing and how to build
@@ -154,11 +155,21 @@ def _install(uv: str, venv: Path, plan: Plan, relaxed: dict[str, str], args: lis
     reqs, cons = _requirement_lines(plan, relaxed)
     (venv.parent / "requirements.txt").write_text("\n".join(reqs) + "\n", encoding="utf-8")
     (venv.parent / "constraints.txt").write_text("\n".join(cons) + "\n", encoding="utf-8")
-    cmd = [uv, "pip", "install", "--python", str(venv / "bin" / "python"), "--compile-bytecode",
+    cmd = [uv, "pip", "install", "--python", str(venv / "bin" / "python"),
            "-r", str(venv.parent / "requirements.txt"), "-c", str(venv.parent / "constraints.txt"), *args]  # fmt: skip
     if offline:
         cmd.append("--offline")
     run(cmd, what="cannot install the image twin's packages", env=_uv_env(), cwd=venv.parent)
+
+
+def _compile(venv: Path, site: Path) -> None:
+    """Bytecode for what a kernel may import (the twin is read-only: a kernel could not write it), packages'
+    own test suites left out (a third of numpy's and pandas' files, never imported by a notebook). A file
+    that does not compile (some packages ship such) only goes without."""
+    subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "compileall", "-q", "-j", "0", "-x", r"[/\\]tests?[/\\]", str(site)],
+        capture_output=True, check=False, cwd=venv,
+    )  # fmt: skip
 
 
 def _culprit(text: str, names: set[str]) -> str | None:
@@ -252,6 +263,7 @@ def build(plan: Plan, *, index: Index | None = None) -> ImageEnv:
                     raise _failure(plan, exc) from None
                 relaxed[culprit] = "any" if culprit in relaxed else "below"
         site = Path(next(venv.glob("lib/python*/site-packages")))
+        _compile(venv, site)
         installed, infos = _installed(site)
         seconds = time.monotonic() - started
         notes = _fallback_notes(plan, installed, relaxed)
