@@ -7,12 +7,14 @@ One module per part:
 ``kernel_folder``  a kernel folder read and checked as ``kaggle kernels push`` reads it
 ``submissions``    competitions, submissions and the check of a submission file
 ``uploads``        datasets and models, and what Kaggle does to archives in datasets
-``admin``          ``kaggle-magics local competition add|list``
+``admin``          ``kaggle-magics local competition add|list``, ``kaggle-magics local image build``
 ``store``          the on-disk store: plain JSON and folders, versions renamed into place under a lock
 ``runs``           a run folder: spec, status, log, results
 ``runner``         the supervisor: prepares a run, starts the executor in the sandbox, enforces the timeout
 ``executor``       inside the sandbox: the notebook executed with nbclient, reported as events
-``environment``    the kernel's Python environment and variables
+``environment``    the kernel's Python environment (the image twin, or ``--env user``) and variables
+``image``          the image twin: what Kaggle's image would give this notebook, cached per package set
+``image_build``    building an image twin with uv, from the user's configured index
 ``sandbox``        the box laid out like a Kaggle session (``/kaggle/input``, ``/kaggle/working``, no network)
 ``processes``      process helpers (children that die with their parent, trees killed whole)
 ``rehearse``       ``kaggle-magics rehearse``: a run now, in the foreground

@@ -73,6 +73,10 @@ class Index:
             args += ["--extra-index-url", url]
         for link in self.find_links:
             args += ["--find-links", link]
+        if self.extra_index_urls and not self.no_index:
+            # pip's way with several indexes: the best version among all of them (uv's default stops at the
+            # first index that has the project at all, which may lack the image's version)
+            args += ["--index-strategy", "unsafe-best-match"]
         return args
 
 
