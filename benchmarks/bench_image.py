@@ -106,7 +106,7 @@ def main() -> None:
 
     times: dict[str, list[float]] = {"bare": [], "warm": [], "cold": []}
     builds: list[float] = []
-    for run in range(args.runs):  # interleaved, so drift hits every variant alike
+    for _ in range(args.runs):  # interleaved, so drift hits every variant alike
         times["bare"].append(wall(bare, bare_env))
         times["warm"].append(wall(kaggle_magics, rehearse_env(warm_images)))
         # cold: this notebook's twin is not in the cache (the cache itself, and the interpreter it found

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import functools
 import json
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -274,11 +275,25 @@ def scan_notebook(nb: Any) -> Scan:
     return scan_cells(code_cells(nb))
 
 
+def files_under(folder: Path, suffix: str, *, visit: int = 50_000) -> Iterator[Path]:
+    """Files named ``*suffix`` under ``folder``, in a stable order, looking at no more than ``visit`` entries
+    (an attached dataset of a million images is not walked to its end)."""
+    seen = 0
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        seen += len(dirs) + len(files)
+        for name in sorted(files):
+            if name.endswith(suffix):
+                yield Path(root) / name
+        if seen >= visit:
+            return
+
+
 def scan_python_files(folder: Path, limit: int = 2000) -> list[Import]:
     """The imports of the ``.py`` files under ``folder`` (the code of an attached dataset), at most ``limit``
-    files; files that are not Python are skipped."""
+    files (and :func:`files_under`'s bound on the walk); files that are not Python are skipped."""
     found: list[Import] = []
-    for count, path in enumerate(sorted(Path(folder).rglob("*.py"))):
+    for count, path in enumerate(files_under(Path(folder), ".py")):
         if count >= limit:
             break
         try:

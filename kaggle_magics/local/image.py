@@ -230,7 +230,7 @@ def _wheel_projects(inputs: Mapping[str, Path]) -> set[str]:
 
     found: set[str] = set()
     for folder in inputs.values():
-        for count, wheel in enumerate(Path(folder).rglob("*.whl")):
+        for count, wheel in enumerate(scan.files_under(Path(folder), ".whl")):
             if count > 500:
                 break
             try:

@@ -143,7 +143,7 @@ def _requirement_lines(plan: Plan, relaxed: dict[str, str]) -> tuple[list[str], 
     release at or below the base's version) or "any"."""
     reqs = []
     for name, version in sorted(plan.requirements.items()):
-        how = relaxed.get(name)
+        how = relaxed.get(name) or ("any" if not _valid(version) else None)  # not PEP 440: unpinned
         reqs.append(name if how == "any" else f"{name}<={_public(version)}" if how else f"{name}=={version}")
     cons = [
         f"{name}=={version}"
