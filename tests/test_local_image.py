@@ -259,6 +259,14 @@ def test_image_build_while_online_then_runs_offline(
     result = rehearse(nb, base=str(test_base))
     assert result.ok, result.failure_message
 
+    # with no path: the twin of a notebook that imports nothing (the kernel machinery)
+    alone = subprocess.run(
+        [*cmd[:6], "--no-index", *(arg for link in links for arg in ("--find-links", link))],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert alone.returncode == 0, alone.stderr
+    assert "the kernel alone: Python 3.12" in alone.stdout and "the kernel machinery only" in alone.stdout
+
 
 def test_without_python_312_the_local_python_is_used_and_said(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
