@@ -14,7 +14,7 @@ The notebook imports numpy and pandas and computes a little. Side by side, in on
   no download).
 
 Everything starts from a fresh interpreter (``kaggle-magics`` on the command line, ``python -c`` for bare), with
-no machine pip or uv configuration (PyPI only). Targets (issue 9): warm - bare <= 1.5 s; cold - bare <= 10 s.
+no machine pip or uv configuration (PyPI only). Targets: warm - bare <= 1.5 s; cold - bare <= 10 s.
 """
 
 from __future__ import annotations

@@ -121,3 +121,22 @@ def test_the_index_is_pips_when_uv_has_none(tmp_path: Path, monkeypatch: pytest.
     assert _index_args(None) == []
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     assert Index(no_index=True, find_links=("/w",)).uv_args() == ["--no-index", "--find-links", "/w"]
+
+
+def test_after_a_missing_module_the_notes_say_where_it_would_come_from(python: image.Python, tmp_path: Path) -> None:
+    from kaggle_magics.local.environment import ENV_FILE, missing_module_hints
+    from kaggle_magics.local.store import write_json
+
+    plan = image.plan(make_notebook(["import pandas"]), {}, shipped_base())
+    write_json(tmp_path / ENV_FILE, {"env": "twin", "plan": plan.to_json(), "notes": []})
+    pyarrow = shipped_base().packages["pyarrow"]
+    (note,) = missing_module_hints(tmp_path, "ImportError: Missing optional dependency 'pyarrow'.  Use pip ...")
+    assert note.startswith(f"pyarrow: pyarrow {pyarrow} is in the image") and "add `import pyarrow`" in note
+    (note,) = missing_module_hints(tmp_path, "ModuleNotFoundError: No module named 'pytest'")
+    assert note.startswith("pytest: pytest 8.4.2 is in the image")
+    (note,) = missing_module_hints(tmp_path, "ModuleNotFoundError: No module named 'kaggle_magics'")
+    assert note.startswith("kaggle_magics is installed in your environment, not in Kaggle's image")
+    assert missing_module_hints(tmp_path, "ModuleNotFoundError: No module named 'nowhere_at_all'") == []
+    assert missing_module_hints(tmp_path, "ZeroDivisionError: division by zero") == []
+    write_json(tmp_path / ENV_FILE, {"env": "user", "notes": []})
+    assert missing_module_hints(tmp_path, "ModuleNotFoundError: No module named 'pytest'") == []

@@ -145,7 +145,8 @@ def kernel_environment(run_dir: Path, scratch: Path) -> KernelEnv:
 
 def missing_module_hints(run_dir: Path, failure: str | None) -> list[str]:
     """After a run in the twin that failed on a ModuleNotFoundError: where that module would come from."""
-    found = re.search(r"ModuleNotFoundError: No module named '([\w]+)", failure or "")
+    # a plain import, or a library's optional one (pandas: "Missing optional dependency 'pyarrow'")
+    found = re.search(r"(?:No module named|Missing optional dependency) '([\w]+)", failure or "")
     path = run_dir / ENV_FILE
     if found is None or not path.is_file():
         return []
@@ -162,8 +163,9 @@ def missing_module_hints(run_dir: Path, failure: str | None) -> list[str]:
     dist = modules.provider(module, set(plan.constraints))
     if dist is not None:
         return [
-            f"{module}: {dist} {plan.constraints[dist]} is in the image (base: {plan.base}), but no import of it "
-            "was seen in the notebook (an import by a computed name?): import it plainly in a cell"
+            f"{module}: {dist} {plan.constraints[dist]} is in the image (base: {plan.base}), but the notebook "
+            "does not import it (a library's optional import, or one by a computed name): the twin holds the "
+            f"base packages a notebook imports, so add `import {module}` to a cell"
         ]
     if importlib.util.find_spec(module) is not None:
         return [
