@@ -18,7 +18,7 @@ import pytest
 from kaggle_magics.bundle import install_cell_source
 from kaggle_magics.errors import BundleError, ImageError
 from kaggle_magics.handles import DatasetRef
-from kaggle_magics.local import image
+from kaggle_magics.local import image, interpreters
 from kaggle_magics.local.backend import LocalBackend
 from kaggle_magics.local.environment import USER_NOTE
 from kaggle_magics.local.rehearse import rehearse
@@ -253,6 +253,17 @@ def test_image_build_while_online_then_runs_offline(
     assert "building Kaggle's image twin once" in done.stderr
     cached = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert cached.returncode == 0 and "in the cache" in cached.stdout
+    # it checks every file of the cached twin: one gone, it is built again
+    plan = image.plan(nb.read_text(), {}, image.choose_base(str(test_base)))
+    twin = image.cached(plan)
+    assert twin is not None
+    image.set_writable(twin.path, True)
+    (twin.site_packages / "kmt_delta" / "__init__.py").unlink()
+    image.set_writable(twin.path, False)
+    assert image.cached(plan) is not None, "a run's quick check looks at the metadata only"
+    again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert again.returncode == 0 and "built in" in again.stdout
+    assert "(kmt_delta/__init__.py (of kmt_delta-1.0.dist-info) is missing) and was built again" in again.stdout
 
     # no index at all now: the run needs none
     monkeypatch.delenv("UV_FIND_LINKS")
@@ -271,7 +282,7 @@ def test_image_build_while_online_then_runs_offline(
 def test_without_python_312_the_local_python_is_used_and_said(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(image, "find_python", lambda version="3.12": None)
+    monkeypatch.setattr(interpreters, "find_python", lambda version="3.12": None)
     local = "{}.{}".format(*sys.version_info[:2])
     nb = _notebook(tmp_path, "import sys\nprint('python', sys.version_info[:2])")
     if local not in wheelhouse.PYTHONS:  # the test wheelhouse has no wheels for it: said as such

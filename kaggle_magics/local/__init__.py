@@ -15,6 +15,7 @@ One module per part:
 ``environment``    the kernel's Python environment (the image twin, or ``--env user``) and variables
 ``image``          the image twin: what Kaggle's image would give this notebook, cached per package set
 ``image_build``    building an image twin with uv, from the user's configured index
+``interpreters``   the Python an image twin is built on (Kaggle's 3.12 when the machine has one)
 ``sandbox``        the box laid out like a Kaggle session (``/kaggle/input``, ``/kaggle/working``, no network)
 ``processes``      process helpers (children that die with their parent, trees killed whole)
 ``rehearse``       ``kaggle-magics rehearse``: a run now, in the foreground

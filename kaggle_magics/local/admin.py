@@ -247,10 +247,10 @@ def build_images(
         targets.append(("the kernel alone", {"cells": []}, {}))
     for name, code, inputs in targets:
         wanted = plan(code, inputs, snapshot)
-        twin = ensure(wanted, say=say, index=index, rebuild=rebuild)
+        twin = ensure(wanted, say=say, index=index, rebuild=rebuild, deep=True)
         packages = [f"{n}=={v}" for n, v in sorted(wanted.requirements.items()) if n in wanted.imported]
         result.twins.append(
             ImageTwin(name, twin.python.version, packages, twin.path, twin.built, twin.seconds, twin.notes)
         )
-        result.notes += [note for note in wanted.notes if note not in result.notes]
+        result.notes += [note for note in [*wanted.notes, *twin.notes] if note not in result.notes]
     return result

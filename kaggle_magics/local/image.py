@@ -9,8 +9,8 @@ versions. Imports are read without running anything (:mod:`kaggle_magics.scan`) 
 The base is a snapshot (``--base FILE``, ``[tool.kaggle_magics] base``) or, by default, Kaggle's CPU image
 list shipped in the package; its transitive pins come with it (the base is the constraint set).
 
-The Python is the image's (3.12) when this machine has one (uv's discovery, then pyenv's folder); else the
-running one, said in a note.
+The Python is the image's (3.12) when this machine has one, else the running one, said in a note
+(:mod:`.interpreters`).
 
 Each environment is built once per (Python, package set) with uv (:mod:`.image_build`), before the run
 (which stays offline), into the user's cache folder (``$KAGGLE_MAGICS_IMAGE_CACHE`` moves it): in a temp
@@ -27,8 +27,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,24 +35,12 @@ from typing import Any
 from .. import config, modules, scan
 from ..bundle.base import BaseSnapshot, read_base, shipped_base
 from ..errors import ImageError
+from .interpreters import KAGGLE_PYTHON, Python, choose_python
 
 FORMAT = 1
-KAGGLE_PYTHON = "3.12"
 KERNEL_MACHINERY = ("ipykernel", "pip")  # their closure comes at the base's versions through the constraints
 MARKER = "image.json"
 _ATTACHED_FILES_LIMIT = 2000  # .py files read from attached inputs, in all
-
-
-@dataclass(frozen=True)
-class Python:
-    """An interpreter the twin is built on."""
-
-    executable: str
-    version: str  # "3.12.1"
-
-    @property
-    def minor(self) -> str:
-        return ".".join(self.version.split(".")[:2])
 
 
 @dataclass
@@ -129,92 +115,6 @@ def cache_root() -> Path:
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("kaggle-magics")) / "image-envs"
-
-
-# -- the Python -------------------------------------------------------------------------------------------
-def _probe(executable: str) -> Python | None:
-    try:
-        done = subprocess.run(
-            [executable, "-I", "-c", "import sys, platform; print(sys.executable); print(platform.python_version())"],
-            capture_output=True, text=True, timeout=30, check=False,
-        )  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        return None
-    lines = done.stdout.split()
-    if done.returncode or len(lines) != 2:
-        return None
-    return Python(os.path.realpath(lines[0]), lines[1])
-
-
-def _stamp(executable: str) -> list[float]:
-    info = os.stat(executable)
-    return [info.st_mtime, float(info.st_size)]
-
-
-def find_python(version: str = KAGGLE_PYTHON) -> Python | None:
-    """A CPython ``version`` on this machine: uv's discovery (no download), then pyenv's folder, then PATH.
-
-    What was found is remembered in the cache folder (uv's discovery can take a second) for as long as that
-    interpreter's file stays the same."""
-    memo = cache_root() / "pythons.json"
-    try:
-        known = json.loads(memo.read_text(encoding="utf-8"))[version]
-        if _stamp(known["executable"]) == known["stamp"]:
-            return Python(known["executable"], known["version"])
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    found = _discover(version)
-    if found is not None:
-        try:
-            data = json.loads(memo.read_text(encoding="utf-8")) if memo.is_file() else {}
-        except (OSError, ValueError):
-            data = {}
-        data[version] = {**asdict(found), "stamp": _stamp(found.executable)}
-        try:
-            from .store import write_json
-
-            write_json(memo, data)
-        except OSError:
-            pass
-    return found
-
-
-def _discover(version: str) -> Python | None:
-    from ..bundle.resolve import find_uv
-
-    candidates: list[str] = []
-    uv = find_uv()
-    if uv:
-        done = subprocess.run(
-            [uv, "python", "find", "--system", "--no-python-downloads", "--no-config", version],
-            capture_output=True, text=True, check=False, env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
-        )  # fmt: skip
-        if done.returncode == 0 and done.stdout.strip():
-            candidates.append(done.stdout.strip().splitlines()[-1])
-    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
-    candidates += sorted((str(p) for p in pyenv.glob(f"versions/{version}*/bin/python{version}")), reverse=True)
-    on_path = shutil.which(f"python{version}")
-    if on_path and "shims" not in Path(on_path).parts:
-        candidates.append(on_path)
-    for candidate in candidates:
-        found = _probe(candidate)
-        if found is not None and found.minor == version:
-            return found
-    return None
-
-
-def choose_python(version: str) -> tuple[Python, list[str]]:
-    """The interpreter for a twin of Python ``version``, and a note when it is not that version."""
-    found = find_python(version)
-    if found is not None:
-        return found, []
-    local = _probe(getattr(sys, "_base_executable", sys.executable)) or Python(
-        sys.executable, ".".join(map(str, sys.version_info[:3]))
-    )
-    return local, [
-        f"no Python {version} on this machine: the run uses Python {local.version} (Kaggle runs {version}); "
-        f"`uv python install {version}` gives the real one"
-    ]
 
 
 # -- which packages ---------------------------------------------------------------------------------------
@@ -303,8 +203,9 @@ def _minor(version: str | None) -> str | None:
 
 
 # -- the cache --------------------------------------------------------------------------------------------
-def _damage(path: Path, python: Python) -> str | None:
-    """Why the cached twin at ``path`` cannot be used, or None when it is whole."""
+def _damage(path: Path, python: Python, deep: bool = False) -> str | None:
+    """Why the cached twin at ``path`` cannot be used, or None when it is whole. ``deep`` checks every file
+    each distribution's RECORD lists (``local image build``); otherwise its metadata folder only."""
     try:
         marker = json.loads((path / MARKER).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -323,6 +224,11 @@ def _damage(path: Path, python: Python) -> str | None:
             return f"{info} is missing"
     if marker.get("python", {}).get("version") != python.version:
         return f"it was built for Python {marker.get('python', {}).get('version')}, not {python.version}"
+    for info in marker.get("dist_info", []) if deep else []:
+        for line in (site / info / "RECORD").read_text(encoding="utf-8", errors="replace").splitlines():
+            name = line.rsplit(",", 2)[0]
+            if name and not name.startswith("..") and not os.path.lexists(site / name):
+                return f"{name} (of {info}) is missing"
     return None
 
 
@@ -346,9 +252,15 @@ def cached(plan: Plan) -> ImageEnv | None:
 
 
 def ensure(
-    plan: Plan, *, say: Callable[[str], None] | None = None, index: Any = None, rebuild: bool = False
+    plan: Plan,
+    *,
+    say: Callable[[str], None] | None = None,
+    index: Any = None,
+    rebuild: bool = False,
+    deep: bool = False,
 ) -> ImageEnv:
-    """The twin of ``plan``: from the cache, else built now (``say`` tells that it is being built)."""
+    """The twin of ``plan``: from the cache (checked, every file when ``deep``), else built now (``say`` tells
+    that it is being built)."""
     from . import image_build
     from .store import locked
 
@@ -359,7 +271,7 @@ def ensure(
     with locked(root / f".{path.name}"):  # one build of an entry at a time; the others wait and reuse it
         damage = None
         if path.is_dir():
-            damage = None if rebuild else _damage(path, plan.python)
+            damage = None if rebuild else _damage(path, plan.python, deep)
             if damage is None and not rebuild:
                 return _load(path)
             if damage is not None:
