@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -150,3 +151,19 @@ def test_the_magics_tests_pass_under_the_images_versions(tmp_path: Path) -> None
     assert run.returncode == 0, f"the magics' tests failed under Kaggle's image versions:\n{tail}\n{run.stderr[-2000:]}"
     assert " passed" in tail and "failed" not in tail and "error" not in tail.lower()
     print(f"image venv built in {built:.1f} s; the magics' tests ran in {time.monotonic() - started - built:.1f} s")
+
+
+def test_the_wheel_kaggle_magics_makes_of_itself_carries_its_requirements(tmp_path: Path) -> None:
+    """Bundles and the demo install kaggle-magics from the wheel it makes of itself: it must require what the
+    installed distribution requires, also from a source checkout (whose egg-info comes first on sys.path)."""
+    code = (
+        "import sys, zipfile; from kaggle_magics.bundle.wheels import own_wheel; "
+        "w = zipfile.ZipFile(own_wheel(sys.argv[1])); "
+        "print([n for n in w.namelist() if n.endswith('METADATA')] and "
+        "w.read([n for n in w.namelist() if n.endswith('METADATA')][0]).decode())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    lines = [line.split(":", 1)[1] for line in out.splitlines() if line.startswith("Requires-Dist:")]
+    assert {r.name for r in _requirements()} <= {Requirement(line).name for line in lines}
