@@ -89,7 +89,7 @@ def test_demo_stops_at_a_failed_deps_run(tmp_path: Path, isolated_env: Path) -> 
     _wheelhouse_dataset(tmp_path)
     result = demo(
         requirements=["no-such-package-anywhere"],
-        find_links=["/kaggle/input/wheelhouse"],
+        find_links=["/kaggle/input/datasets/me/wheelhouse"],
         no_index=True,
         datasets=["me/wheelhouse"],
         timeout=300,

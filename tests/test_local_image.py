@@ -116,7 +116,7 @@ def test_the_code_of_an_attached_dataset_brings_its_imports(test_base: Path, tmp
     nb = _notebook(
         tmp_path,
         "import os, sys\nroot = os.environ.get('KAGGLE_MAGICS_INPUT_ROOT', '/kaggle/input')\n"
-        "sys.path.append(f'{root}/my-codes')\nimport helpers\nprint('helpers say', helpers.answer())",
+        "sys.path.append(f'{root}/datasets/me/my-codes')\nimport helpers\nprint('helpers say', helpers.answer())",
     )
     result = rehearse(nb, base=str(test_base), dataset_sources=["me/my-codes"])
     assert result.ok, (result.failure_message, _log(result)[-2000:])
@@ -137,7 +137,7 @@ def test_a_bundle_attached_and_installed_by_the_first_cell_works(alpha_bundle: P
         install_cell_source(),
         "import kmt_alpha, sys\nassert kmt_alpha.__file__.startswith(sys.prefix), kmt_alpha.__file__",
         "import os\nroot = os.environ.get('KAGGLE_MAGICS_INPUT_ROOT', '/kaggle/input')\n"
-        "!pip install -q --no-index --find-links {root}/tiny-wheels tinypkg",
+        "!pip install -q --no-index --find-links {root}/datasets/me/tiny-wheels tinypkg",
         "import tinypkg\nassert tinypkg.VALUE == 42\nimport pip\nprint('pip', pip.__version__)",
     )
     result = rehearse(nb, dataset_sources=["me/alpha-deps", "me/tiny-wheels"])
