@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 import functools
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,8 +108,9 @@ def _parse(source: str) -> tuple[ast.Module | None, str | None]:
         return None, f"{type(exc).__name__}: {exc}"
 
 
-def read_cell(source: str, index: int | None = None) -> tuple[Cell, list[Command], list[str]]:
-    """Parse one cell; its commands and the files a ``%%writefile`` cell writes."""
+def read_cell(source: str, index: int | None = None, walk: bool = True) -> tuple[Cell, list[Command], list[str]]:
+    """Parse one cell; its commands (unless ``walk`` is false: :func:`walk_cell` finds those of a tree) and the
+    files a ``%%writefile`` cell writes."""
     stripped = source.lstrip()
     if stripped.startswith("%%"):
         head, _, body = stripped.partition("\n")
@@ -119,7 +120,7 @@ def read_cell(source: str, index: int | None = None) -> tuple[Cell, list[Command
         if magic in PYTHON_CELL_MAGICS:
             tree, error = _parse(body)
             cell = Cell(index, source, tree, offset, error, magic)
-            return cell, _commands(cell), []
+            return cell, _commands(cell) if walk else [], []
         commands = []
         if magic in SHELL_CELL_MAGICS:
             commands = [
@@ -131,7 +132,7 @@ def read_cell(source: str, index: int | None = None) -> tuple[Cell, list[Command
         return Cell(index, source, None, offset, None, magic), commands, written
     tree, error = _parse(source)
     cell = Cell(index, source, tree, 0, error)
-    return cell, _commands(cell), []
+    return cell, _commands(cell) if walk else [], []
 
 
 def _ipython_call(node: ast.AST) -> tuple[str, list[str]] | None:
@@ -145,83 +146,114 @@ def _ipython_call(node: ast.AST) -> tuple[str, list[str]] | None:
     return node.func.attr, args
 
 
+def _command(node: ast.Call, index: int | None, line: int) -> Command | None:
+    call = _ipython_call(node)
+    if call is None:
+        return None
+    name, args = call
+    if name in ("system", "getoutput") and args:
+        return Command("shell", args[0], index, line)
+    if name == "run_line_magic" and args:
+        kind = "shell" if args[0] in ("system", "sx") else "magic"
+        return Command(kind, " ".join(args).strip() if kind == "magic" else " ".join(args[1:]), index, line)
+    return None
+
+
 def _commands(cell: Cell) -> list[Command]:
+    return walk_cell(cell)[1]
+
+
+def _catches_import_error(node: ast.Try) -> bool:
+    for handler in node.handlers:
+        if handler.type is None:
+            return True
+        names = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+        if any(isinstance(n, ast.Name) and n.id in _IMPORT_ERRORS for n in names):
+            return True
+    return False
+
+
+_LEAVES = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
+_TRIES: tuple[type[ast.AST], ...] = (ast.Try, *([ast.TryStar] if hasattr(ast, "TryStar") else []))
+
+Visitor = Callable[[ast.AST, Cell, bool], None]
+
+
+def _imported_names(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if isinstance(node, ast.ImportFrom):
+        return [node.module] if node.level == 0 and node.module and node.module != "__future__" else []
+    if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+        func = node.func
+        called = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        value = node.args[0].value
+        if called in ("import_module", "__import__") and isinstance(value, str) and value and value[0] != ".":
+            return [value]
+    return []
+
+
+def walk_cell(
+    cell: Cell, path: str | None = None, visitors: Mapping[type[ast.AST], Visitor] | None = None
+) -> tuple[list[Import], list[Command]]:
+    """One pass over a cell's tree: its imports (guarded or not) and commands; ``visitors`` (node type ->
+    ``visit(node, cell, guarded)``) see every node of their type in the same pass, parents before children."""
+    imports: list[Import] = []
+    commands: list[Command] = []
     if cell.tree is None:
-        return []
-    found = []
-    for node in ast.walk(cell.tree):
-        call = _ipython_call(node)
-        if call is None:
-            continue
-        name, args = call
-        line = getattr(node, "lineno", 1) + cell.line_offset
-        if name in ("system", "getoutput") and args:
-            found.append(Command("shell", args[0], cell.index, line))
-        elif name == "run_line_magic" and args:
-            text = " ".join(args).strip()
-            kind = "shell" if args[0] in ("system", "sx") else "magic"
-            found.append(Command(kind, text if kind == "magic" else " ".join(args[1:]), cell.index, line))
-    return sorted(found, key=lambda c: c.line)
-
-
-def _guarded_lines(tree: ast.Module) -> set[int]:
-    """Line numbers of statements inside ``try`` blocks whose handlers catch an import failure."""
-    lines: set[int] = set()
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Try):
-            continue
-        catches = False
-        for handler in node.handlers:
-            names: list[ast.expr] = []
-            if handler.type is None:
-                catches = True
-            elif isinstance(handler.type, ast.Tuple):
-                names = list(handler.type.elts)
-            else:
-                names = [handler.type]
-            catches = catches or any(isinstance(n, ast.Name) and n.id in _IMPORT_ERRORS for n in names)
-        if catches:
-            for stmt in node.body:
-                for inner in ast.walk(stmt):
-                    if hasattr(inner, "lineno"):
-                        lines.add(inner.lineno)
-    return lines
+        return imports, commands
+    index, offset = cell.index, cell.line_offset
+    extra = visitors or {}
+    stack: list[tuple[ast.AST, bool]] = [(cell.tree, False)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node, guarded = pop()
+        kind = type(node)
+        if kind is ast.Import or kind is ast.ImportFrom or kind is ast.Call:
+            line = node.lineno + offset  # type: ignore[attr-defined]
+            for name in _imported_names(node):
+                imports.append(Import(name, index, line, guarded, path))
+            if kind is ast.Call:
+                command = _command(node, index, line)  # type: ignore[arg-type]
+                if command is not None:
+                    commands.append(command)
+        visit = extra.get(kind)
+        if visit is not None:
+            visit(node, cell, guarded)
+        guarding = not guarded and kind in _TRIES and _catches_import_error(node)  # type: ignore[arg-type]
+        for name in node._fields:
+            value = getattr(node, name, None)
+            inner = guarded or (guarding and name == "body")
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        push((item, inner))
+            elif isinstance(value, ast.AST) and not isinstance(value, _LEAVES):
+                push((value, inner))
+    imports.sort(key=lambda i: (i.line, i.module))
+    commands.sort(key=lambda c: c.line)
+    return imports, commands
 
 
 def imports_of(tree: ast.Module, cell: int | None = None, offset: int = 0, path: str | None = None) -> list[Import]:
     """The absolute imports in ``tree``: ``import a.b``, ``from a.b import c``, ``importlib.import_module("a")``
     and ``__import__("a")`` with a literal name."""
-    guarded = _guarded_lines(tree)
-    found = []
-    for node in ast.walk(tree):
-        names: list[str] = []
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            if node.level == 0 and node.module and node.module != "__future__":
-                names = [node.module]
-        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
-            func = node.func
-            called = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-            value = node.args[0].value
-            if called in ("import_module", "__import__") and isinstance(value, str) and not value.startswith("."):
-                names = [value]
-        line = getattr(node, "lineno", 1)
-        for name in names:
-            found.append(Import(name, cell, line + offset, line in guarded, path))
-    return sorted(found, key=lambda i: (i.line, i.module))
+    return walk_cell(Cell(cell, "", tree, offset), path)[0]
 
 
-def scan_cells(sources: Iterable[tuple[int | None, str]]) -> Scan:
-    """Scan ``(index, source)`` pairs of code cells."""
+def scan_cells(
+    sources: Iterable[tuple[int | None, str]], visitors: Mapping[type[ast.AST], Visitor] | None = None
+) -> Scan:
+    """Scan ``(index, source)`` pairs of code cells; ``visitors`` see the nodes of each tree in the same pass
+    (see :func:`walk_cell`), so every cell is parsed once and walked once."""
     scan = Scan()
     for index, source in sources:
-        cell, commands, written = read_cell(source, index)
+        cell, commands, written = read_cell(source, index, walk=False)
         scan.cells.append(cell)
-        scan.commands += commands
         scan.written_files += written
-        if cell.tree is not None:
-            scan.imports += imports_of(cell.tree, index, cell.line_offset)
+        imports, found = walk_cell(cell, None, visitors)
+        scan.imports += imports
+        scan.commands += commands if cell.tree is None else found
     return scan
 
 
