@@ -93,10 +93,25 @@ def validate(nb: NotebookNode, where: str) -> None:
         raise NotebookError(f"{where}: invalid notebook ({_first_line(exc)})") from None
 
 
+def cell_ids_format(nb: NotebookNode) -> None:
+    """A 4.0-4.4 notebook whose cells carry ids (Kaggle's own editor writes them) becomes 4.5, where ids are
+    valid; a cell without one gets one. Without this, nbformat rejects the notebook Kaggle gave."""
+    if nb.get("nbformat") != 4 or nb.get("nbformat_minor", 0) >= 5:
+        return
+    if not any("id" in cell for cell in nb.cells):
+        return
+    from nbformat.corpus.words import generate_corpus_id
+
+    nb.nbformat_minor = 5
+    for cell in nb.cells:
+        cell.setdefault("id", generate_corpus_id())
+
+
 def prepare(nb: NotebookNode, where: str) -> list[str]:
     """Make ``nb`` ready to push: kernelspec, no outputs, valid. Returns what was fixed."""
     notes = ensure_kernelspec(nb)
     clear_outputs(nb)
+    cell_ids_format(nb)
     validate(nb, where)
     return notes
 
