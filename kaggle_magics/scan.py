@@ -18,6 +18,8 @@ from __future__ import annotations
 import ast
 import functools
 import json
+import re
+from ast import AST
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +39,7 @@ class Import:
     line: int  # from 1, within the cell or file
     guarded: bool = False  # inside try/except ImportError: the code copes without it
     path: str | None = None  # the .py file it was read from (code of an attached dataset, say)
+    conditional: bool = False  # under an if or an except handler: it may never run
 
     @property
     def top(self) -> str:
@@ -51,6 +54,7 @@ class Command:
     text: str  # the shell command, or "name args" for a magic
     cell: int | None
     line: int
+    conditional: bool = False  # under an if or an except handler: it may never run
 
     @property
     def magic(self) -> str | None:
@@ -94,7 +98,58 @@ def _transformer() -> Any:
     return TransformerManager()
 
 
+# A line IPython escapes: `!cmd`, `!!cmd`, `%magic args`, `x = !cmd`, `x = %magic args` (indented under a block).
+_ESCAPED = re.compile(
+    r"^(?P<indent>[ \t]*)(?:(?P<target>[A-Za-z_][\w.]*(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*)*)[ \t]*=[ \t]*)?"
+    r"(?P<escape>!!|!|%)(?P<rest>.*)$"
+)
+
+
+def _quick_transform(source: str) -> str | None:
+    """What IPython's transformer makes of a cell whose only IPython syntax is escaped lines, done line by line
+    (the transformer costs about a millisecond a cell); None when the cell needs the real transformer (help
+    syntax, continued lines, triple-quoted strings that may hold such lines, an indented first line)."""
+    if "'''" in source or '"""' in source:
+        return None
+    out = []
+    seen_code = False
+    for line in source.split("\n"):
+        stripped = line.strip()
+        if stripped and not seen_code:
+            seen_code = True
+            if line[0] in " \t":
+                return None
+        match = _ESCAPED.match(line) if stripped[:1] in ("!", "%") or "=" in stripped else None
+        if match is None:
+            out.append(line)
+            continue
+        indent, target, escape, rest = match.group("indent", "target", "escape", "rest")
+        rest = rest.rstrip()
+        if rest.startswith("%") or line.rstrip().endswith(("\\", "?")):
+            return None
+        if escape == "%":
+            name, _, args = rest.partition(" ")
+            call = f"get_ipython().run_line_magic({name!r}, {args!r})"
+        elif escape == "!!" or target:
+            call = f"get_ipython().getoutput({rest!r})"
+        else:
+            call = f"get_ipython().system({rest!r})"
+        out.append(f"{indent}{target} = {call}" if target else f"{indent}{call}")
+    return "\n".join(out)
+
+
+def _escaped(source: str) -> bool:
+    """Whether a line may be IPython's escaped syntax (a cell without one is plain Python or not Python)."""
+    return "= !" in source or "= %" in source or any(line.lstrip()[:1] in ("!", "%") for line in source.split("\n"))
+
+
 def _parse(source: str) -> tuple[ast.Module | None, str | None]:
+    quick = _quick_transform(source) if _escaped(source) else None
+    if quick is not None:
+        try:
+            return ast.parse(quick), None
+        except SyntaxError:
+            pass
     try:
         return ast.parse(source), None
     except SyntaxError:
@@ -146,16 +201,17 @@ def _ipython_call(node: ast.AST) -> tuple[str, list[str]] | None:
     return node.func.attr, args
 
 
-def _command(node: ast.Call, index: int | None, line: int) -> Command | None:
+def _command(node: ast.Call, index: int | None, line: int, conditional: bool = False) -> Command | None:
     call = _ipython_call(node)
     if call is None:
         return None
     name, args = call
     if name in ("system", "getoutput") and args:
-        return Command("shell", args[0], index, line)
+        return Command("shell", args[0], index, line, conditional)
     if name == "run_line_magic" and args:
         kind = "shell" if args[0] in ("system", "sx") else "magic"
-        return Command(kind, " ".join(args).strip() if kind == "magic" else " ".join(args[1:]), index, line)
+        text = " ".join(args).strip() if kind == "magic" else " ".join(args[1:])
+        return Command(kind, text, index, line, conditional)
     return None
 
 
@@ -173,10 +229,42 @@ def _catches_import_error(node: ast.Try) -> bool:
     return False
 
 
-_LEAVES = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
+# Fields that never hold a node worth a visit: names, operators, contexts, aliases of an import.
+_NOT_CHILDREN = frozenset({
+    "ctx", "id", "attr", "name", "arg", "kind", "type_comment", "level", "conversion", "simple", "is_async",
+    "module", "names", "op", "ops",
+})  # fmt: skip
+
+
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {ast.Constant: ()}
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    """The fields of a node type that may hold nodes to walk into."""
+    fields = _CHILD_FIELDS.get(kind)
+    if fields is None:
+        fields = _CHILD_FIELDS[kind] = tuple(f for f in getattr(kind, "_fields", ()) if f not in _NOT_CHILDREN)
+    return fields
 _TRIES: tuple[type[ast.AST], ...] = (ast.Try, *([ast.TryStar] if hasattr(ast, "TryStar") else []))
 
-Visitor = Callable[[ast.AST, Cell, bool], None]
+GUARDED = 1  # inside try/except ImportError
+CONDITIONAL = 2  # under an if or an except handler: it may never run (a def or a loop is taken to run)
+Visitor = Callable[[ast.AST, Cell, int], None]  # visit(node, cell, flags): flags of GUARDED | CONDITIONAL
+_BRANCHES = {
+    ast.If: ("body", "orelse"), ast.IfExp: ("body", "orelse"), ast.ExceptHandler: ("body",),
+    ast.Try: ("orelse",), ast.match_case: ("body",),
+}  # fmt: skip
+
+
+def _is_main(node: ast.AST) -> bool:
+    """``if __name__ == "__main__":`` (a script's body: it runs)."""
+    test = getattr(node, "test", None)
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
+    )
 
 
 def _imported_names(node: ast.AST) -> list[str]:
@@ -196,39 +284,47 @@ def _imported_names(node: ast.AST) -> list[str]:
 def walk_cell(
     cell: Cell, path: str | None = None, visitors: Mapping[type[ast.AST], Visitor] | None = None
 ) -> tuple[list[Import], list[Command]]:
-    """One pass over a cell's tree: its imports (guarded or not) and commands; ``visitors`` (node type ->
-    ``visit(node, cell, guarded)``) see every node of their type in the same pass, parents before children."""
+    """One pass over a cell's tree: its imports (guarded or not) and commands (conditional or not);
+    ``visitors`` (node type -> ``visit(node, cell, flags)``, flags of :data:`GUARDED` and :data:`CONDITIONAL`)
+    see every node of their type in the same pass, parents before children."""
     imports: list[Import] = []
     commands: list[Command] = []
     if cell.tree is None:
         return imports, commands
     index, offset = cell.index, cell.line_offset
     extra = visitors or {}
-    stack: list[tuple[ast.AST, bool]] = [(cell.tree, False)]
+    stack: list[tuple[ast.AST, int]] = [(cell.tree, 0)]
     pop, push = stack.pop, stack.append
     while stack:
-        node, guarded = pop()
+        node, flags = pop()
         kind = type(node)
         if kind is ast.Import or kind is ast.ImportFrom or kind is ast.Call:
             line = node.lineno + offset  # type: ignore[attr-defined]
             for name in _imported_names(node):
-                imports.append(Import(name, index, line, guarded, path))
+                imports.append(Import(name, index, line, bool(flags & GUARDED), path, bool(flags & CONDITIONAL)))
             if kind is ast.Call:
-                command = _command(node, index, line)  # type: ignore[arg-type]
+                command = _command(node, index, line, bool(flags & CONDITIONAL))  # type: ignore[arg-type]
                 if command is not None:
                     commands.append(command)
         visit = extra.get(kind)
         if visit is not None:
-            visit(node, cell, guarded)
-        guarding = not guarded and kind in _TRIES and _catches_import_error(node)  # type: ignore[arg-type]
-        for name in node._fields:
+            visit(node, cell, flags)
+        if kind is ast.Name or kind is ast.Constant:  # the most frequent nodes hold nothing to look at
+            continue
+        guarding = not flags & GUARDED and kind in _TRIES and _catches_import_error(node)  # type: ignore[arg-type]
+        branches = _BRANCHES.get(kind, ()) if not (kind is ast.If and _is_main(node)) else ()
+        for name in _child_fields(kind):
             value = getattr(node, name, None)
-            inner = guarded or (guarding and name == "body")
+            inner = flags
+            if guarding and name == "body":
+                inner |= GUARDED
+            if name in branches:
+                inner |= CONDITIONAL
             if type(value) is list:
                 for item in value:
-                    if isinstance(item, ast.AST):
+                    if isinstance(item, AST):
                         push((item, inner))
-            elif isinstance(value, ast.AST) and not isinstance(value, _LEAVES):
+            elif isinstance(value, AST):
                 push((value, inner))
     imports.sort(key=lambda i: (i.line, i.module))
     commands.sort(key=lambda c: c.line)
