@@ -227,7 +227,10 @@ def _deps_kernel(
         *(["--no-index"] if no_index else []),
     ]
     nb = build_notebook([
-        "# The deps notebook (internet on). On kaggle.com, first: !pip install kaggle-magics\n"
+        "# The deps notebook (internet on). Kaggle's image has no kaggle-magics: pip brings it there.\n"
+        "import importlib.util\n"
+        "if importlib.util.find_spec('kaggle_magics') is None:\n"
+        "    !pip install -q kaggle-magics\n"
         "%load_ext kaggle_magics",
         "# Freeze into /kaggle/working/kaggle_deps: this kernel's output is the offline bundle.\n"
         f"%kaggle_freeze {' '.join(args)}",

@@ -82,3 +82,7 @@ class RunFailed(KaggleMagicsError):
 
 class BundleError(KaggleMagicsError):
     """Freezing or installing an offline dependency bundle failed."""
+
+
+class CheckFailed(KaggleMagicsError):
+    """``kaggle-magics check`` found errors in what was about to be pushed."""

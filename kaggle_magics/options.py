@@ -46,17 +46,19 @@ KERNEL = [
     arg("--dir", metavar="PATH", help="where the kernel folder is written (default ./kaggle/<slug>/)"),
     arg("--dry-run", action="store_true", help="write the kernel folder, push nothing"),
     arg("--no-run", action="store_true", help="quick save: a new version that does not run"),
+    arg("--no-check", action="store_true", help="push even when the check finds errors (kaggle-magics check)"),
     BACKEND,
 ]
 
 PUSH = [arg("path", nargs="?", default=".", help="a kernel folder, a .ipynb or a percent-format .py"), *KERNEL]
 
+_NOT_IN_CONVERT = ("--id", "--dir", "--dry-run", "--no-run", "--no-check", "--backend")
 CONVERT = [
     arg("paths", nargs="+", metavar="FILE", help="notebooks (.ipynb) or percent-format .py files"),
     arg("--out", default="kaggle", metavar="DIR", help="where the kernel folders go (default ./kaggle)"),
     arg("--warn-only", action="store_true", help="report failures but exit 0"),
     arg("--owner", help="the kernels' owner (default from the config or kaggle.json)"),
-    *[spec for spec in KERNEL if spec[0][0] not in ("--id", "--dir", "--dry-run", "--no-run", "--backend")],
+    *[spec for spec in KERNEL if spec[0][0] not in _NOT_IN_CONVERT],
 ]
 
 FREEZE = [
@@ -166,6 +168,24 @@ LOCAL_COMPETITION_ADD = [
 
 DEMO = [STORE]
 
+CHECK = [
+    arg("paths", nargs="*", metavar="PATH",
+        help="kernel folders, .ipynb or percent-format .py files; folders are walked (default: the current folder; "
+        "in a notebook: this notebook)"),
+    *[spec for spec in KERNEL if spec[0][0] not in ("--dir", "--dry-run", "--no-run", "--no-check", "--timeout")],
+    arg("--base", metavar="FILE",
+        help="what Kaggle's image has: a base snapshot (pip freeze format; default: the shipped image list)"),
+    arg("--input-layout", choices=("nested", "flat"),
+        help="how Kaggle mounts sources: nested (today's, the default) or flat (the old /kaggle/input/<slug>)"),
+    arg("--input-root", metavar="DIR",
+        help="a folder laid out like /kaggle/input whose sources' files are read (inside Kaggle: /kaggle/input)"),
+    arg("--bundle", dest="bundles", action="append", default=[], metavar="DIR",
+        help="a bundle folder (what freeze wrote) standing for the attached deps kernel; repeatable"),
+    arg("--format", choices=("text", "json"), default="text", help="text (default) or json, for CI"),
+    arg("--warn-only", action="store_true", help="report errors but exit 0"),
+    STORE,
+]
+
 
 def add_to_parser(parser: argparse.ArgumentParser, specs: list[Arg]) -> argparse.ArgumentParser:
     for names, kwargs in specs:
@@ -189,9 +209,10 @@ def kernel_options(ns: argparse.Namespace) -> Any:
         gpu=ns.gpu,
         internet=ns.internet,
         public=ns.public,
-        timeout=ns.timeout,
-        dir=ns.dir,
-        dry_run=ns.dry_run,
-        no_run=ns.no_run,
+        timeout=getattr(ns, "timeout", None),
+        dir=getattr(ns, "dir", None),
+        dry_run=getattr(ns, "dry_run", False),
+        no_run=getattr(ns, "no_run", False),
+        no_check=getattr(ns, "no_check", False),
         backend=ns.backend,
     )

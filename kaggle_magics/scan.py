@@ -105,7 +105,7 @@ _ESCAPED = re.compile(
 )
 
 
-def _quick_transform(source: str) -> str | None:
+def escaped_to_python(source: str) -> str | None:
     """What IPython's transformer makes of a cell whose only IPython syntax is escaped lines, done line by line
     (the transformer costs about a millisecond a cell); None when the cell needs the real transformer (help
     syntax, continued lines, triple-quoted strings that may hold such lines, an indented first line)."""
@@ -144,7 +144,7 @@ def _escaped(source: str) -> bool:
 
 
 def _parse(source: str) -> tuple[ast.Module | None, str | None]:
-    quick = _quick_transform(source) if _escaped(source) else None
+    quick = escaped_to_python(source) if _escaped(source) else None
     if quick is not None:
         try:
             return ast.parse(quick), None

@@ -10,17 +10,18 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from . import config, notebook
-from .errors import KaggleMagicsError, MetadataError, NotebookError
+from .errors import CheckFailed, KaggleMagicsError, MetadataError, NotebookError
 from .handles import CompetitionRef, DatasetRef, KernelRef, ModelRef, slugify
 from .metadata import DEFAULT_GPU, KERNEL_METADATA, KernelMetadata, check_accelerator, write_text_atomic
 from .results import PushResult
+from .scan import code_cells
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -48,6 +49,7 @@ class KernelOptions:
     dir: str | None = None
     dry_run: bool = False
     no_run: bool = False
+    no_check: bool = False
     backend: str | None = None
 
     def with_defaults(self, defaults: config.ProjectDefaults) -> KernelOptions:
@@ -72,6 +74,7 @@ class KernelOptions:
             dir=config.first(self.dir, defaults.kernel_dir),
             dry_run=self.dry_run,
             no_run=self.no_run,
+            no_check=self.no_check,
             backend=config.first(self.backend, defaults.backend),
         )
 
@@ -128,6 +131,33 @@ def install_cell(deps: list[str]) -> str | None:
     from .bundle import install_cell_source
 
     return install_cell_source(deps)
+
+
+def run_check(
+    cells: Sequence[tuple[int | None, str]],
+    meta: KernelMetadata,
+    options: KernelOptions,
+    defaults: config.ProjectDefaults,
+    notes: list[str],
+    **where: object,
+) -> None:
+    """``kaggle-magics check`` of what is about to be pushed: its findings join ``notes``; errors stop the
+    push (a CheckFailed listing them) unless ``--no-check``, or a dry run, which pushes nothing."""
+    if options.no_check:
+        return
+    from .check.runner import check_kernel
+
+    report = check_kernel(cells, meta, defaults=defaults, backend=options.backend, **where)  # type: ignore[arg-type]
+    lines = [f"check: {f.where}: {f.severity} [{f.kind}] {f.what}" + (f" (fix: {f.fix})" if f.fix else "")
+             for f in report.findings]  # fmt: skip
+    if report.errors and not options.dry_run:
+        raise CheckFailed(
+            f"the check found {len(report.errors)} error(s) in {report.path}, nothing pushed:\n  " + "\n  ".join(lines),
+            hint="fix them (kaggle-magics check shows them all), or push anyway with --no-check",
+        )
+    if report.errors:
+        lines.append(f"check: {len(report.errors)} error(s): a push would stop here (--no-check pushes anyway)")
+    notes += lines
 
 
 def default_dir(ref: KernelRef) -> Path:
@@ -228,6 +258,8 @@ def submit_cell(
     ref = kernel_ref(options, defaults)
     code_file = f"{ref.slug}.ipynb"
     meta, notes = build_metadata(options, ref, code_file)
+    run_check([(None, body)], meta, options, defaults, notes, path="this cell", installs_bundles=bool(options.deps),
+              magic_cell=True)  # fmt: skip
     cells = [c for c in (install_cell(options.deps), body) if c]
     nb = notebook.build_notebook(cells)
     if not nb.cells:
@@ -257,6 +289,8 @@ def push_path(
     ref = kernel_ref(options, defaults, fallback_slug=slugify(path.stem) or None)
     meta, notes = build_metadata(options, ref, f"{ref.slug}.ipynb")
     notes = notebook.prepare(nb, str(path)) + notes
+    run_check(list(code_cells(nb)), meta, options, defaults, notes, path=str(path), folder=path.parent,
+              installs_bundles=bool(options.deps))  # fmt: skip
     cell = install_cell(options.deps)
     if cell:
         import nbformat.v4 as v4
@@ -313,6 +347,7 @@ def _push_folder(
         timeout=options.timeout,
         dry_run=options.dry_run,
         no_run=options.no_run,
+        no_check=options.no_check,
         backend=config.first(options.backend, defaults.backend),
         dir=options.dir,
     )
@@ -329,9 +364,14 @@ def _push_folder(
         if meta.kernel_type == "notebook":
             nb = notebook.read_notebook(code)
             notes = notebook.prepare(nb, str(code)) + notes
+            cells: list[tuple[int | None, str]] = list(code_cells(nb))
             write_text_atomic(stage / meta.code_file, notebook.dumps(nb))
         else:
+            cells = [(None, code.read_text(encoding="utf-8"))]
             shutil.copy2(code, stage / meta.code_file)
+        if meta.language == "python":
+            run_check(cells, meta, options, defaults, notes, path=str(folder), folder=folder,
+                      code_file=meta.code_file)  # fmt: skip
         meta.write(stage)
         if options.dir:
             dest = Path(options.dir).expanduser()

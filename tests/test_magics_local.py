@@ -14,7 +14,10 @@ from kaggle_magics.cli import main
 
 SUB = """%%kaggle_sub --id me/chain-sub --competition demo-comp --backend local
 import csv, os
-rows = list(csv.DictReader(open("/kaggle/input/demo-comp/test.csv")))
+data = "/kaggle/input/competitions/demo-comp"  # today's layout; the older flat one as a fallback
+if not os.path.exists(data):
+    data = "/kaggle/input/demo-comp"
+rows = list(csv.DictReader(open(f"{data}/test.csv")))
 with open("submission.csv", "w") as f:
     f.write("id,target\\n" + "".join(f"{r['id']},{int(r['x']) * 2}\\n" for r in rows))
 print("rows", len(rows), os.environ["KAGGLE_KERNEL_RUN_TYPE"])
