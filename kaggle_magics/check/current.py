@@ -17,7 +17,7 @@ from ..config import ProjectDefaults
 from .files import Unit
 from .findings import CheckReport, FileReport, Places
 from .metadata import bare_metadata
-from .runner import check_cells, check_unit, with_mounted_sources
+from .runner import check_cells, check_unit, no_gc, with_mounted_sources
 from .target import Settings, build_target
 
 
@@ -65,8 +65,14 @@ def check_current(
     warn_only: bool = False,
     format: str = "text",
 ) -> CheckReport:
+    with no_gc():
+        return _check_current(shell, options, defaults, settings, CheckReport(warn_only=warn_only, format=format))
+
+
+def _check_current(
+    shell: Any, options: object, defaults: ProjectDefaults, settings: Settings, report: CheckReport
+) -> CheckReport:
     started = time.perf_counter()
-    report = CheckReport(warn_only=warn_only, format=format)
     path = None if config.in_kaggle() else notebook_file(shell)
     if path is not None:
         file_report = check_unit(Unit(path, "notebook", path), options, defaults, settings)
