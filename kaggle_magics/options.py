@@ -168,11 +168,12 @@ LOCAL_COMPETITION_ADD = [
 
 DEMO = [STORE]
 
+_NOT_IN_CHECK = ("--public", "--dir", "--dry-run", "--no-run", "--no-check", "--timeout")
 CHECK = [
     arg("paths", nargs="*", metavar="PATH",
         help="kernel folders, .ipynb or percent-format .py files; folders are walked (default: the current folder; "
         "in a notebook: this notebook)"),
-    *[spec for spec in KERNEL if spec[0][0] not in ("--dir", "--dry-run", "--no-run", "--no-check", "--timeout")],
+    *[spec for spec in KERNEL if spec[0][0] not in _NOT_IN_CHECK],
     arg("--base", metavar="FILE",
         help="what Kaggle's image has: a base snapshot (pip freeze format; default: the shipped image list)"),
     arg("--input-layout", choices=("nested", "flat"),
@@ -208,7 +209,7 @@ def kernel_options(ns: argparse.Namespace) -> Any:
         accelerator=ns.accelerator,
         gpu=ns.gpu,
         internet=ns.internet,
-        public=ns.public,
+        public=getattr(ns, "public", None),
         timeout=getattr(ns, "timeout", None),
         dir=getattr(ns, "dir", None),
         dry_run=getattr(ns, "dry_run", False),

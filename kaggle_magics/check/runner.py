@@ -96,8 +96,10 @@ def check_cells(
     return report
 
 
-def _order(finding: Finding) -> tuple[int, int, int]:
-    return (finding.cell or 0, finding.line or 0, 0 if finding.severity == ERROR else 1)
+def _order(finding: Finding) -> tuple[int, int, int, int]:
+    """Cell by cell, line by line; what concerns the whole notebook (the submission) after the cells."""
+    placed = finding.cell is not None or finding.line is not None or finding.kind == "notebook"
+    return (0 if placed else 1, finding.cell or 0, finding.line or 0, 0 if finding.severity == ERROR else 1)
 
 
 def _describe(report: FileReport, target: Target) -> None:
