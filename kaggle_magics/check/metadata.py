@@ -27,6 +27,7 @@ class KernelFile:
     meta: KernelMetadata | None
     code: Path | None = None
     findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what reading it normalised (Kaggle's tools write it so)
 
 
 def _finding(severity: str, what: str, fix: str | None = None) -> Finding:
@@ -42,9 +43,10 @@ def read_folder(folder: Path) -> KernelFile:
         notes = meta.validate(str(path), folder=folder)
     except KaggleMagicsError as exc:
         return KernelFile(None, findings=[_finding(ERROR, f"push refuses it: {exc.message}", exc.hint)])
-    found = KernelFile(meta)
+    found = KernelFile(meta, notes=[f"kernel-metadata.json: {n}" for n in meta.normalised])
     for note in notes:
-        found.findings.append(_finding(WARNING, note))
+        if note not in meta.normalised:
+            found.findings.append(_finding(WARNING, note))
     raw = json.loads(path.read_text(encoding="utf-8"))
     if "enable_internet" not in raw:
         found.findings.append(

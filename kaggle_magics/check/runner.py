@@ -116,6 +116,7 @@ def check_unit(unit: Unit, options: object, defaults: ProjectDefaults, settings:
     if unit.kind == "kernel folder":
         kernel = read_folder(unit.path)
         report.findings += kernel.findings
+        report.notes += kernel.notes
         if kernel.meta is None or kernel.code is None or not kernel.code.is_file():
             report.base = settings.base.source
             return report
@@ -215,6 +216,7 @@ def check_kernel(
     defaults: ProjectDefaults,
     backend: str | None,
     path: str,
+    layout: str | None = None,
     folder: Path | None = None,
     code_file: str | None = None,
     installs_bundles: bool = False,
@@ -223,7 +225,7 @@ def check_kernel(
     """The check push runs before it pushes: ``cells`` (the user's, before the install cell goes first) as
     the kernel ``meta`` describes it; ``magic_cell``: one cell, the body of ``%%kaggle_sub`` (its lines
     counted from the magic's line)."""
-    settings = make_settings(defaults, backend=backend)
+    settings = make_settings(defaults, backend=backend, layout=layout)
     target = build_target(meta, settings, folder=folder, code_file=code_file, installs_bundles=installs_bundles)
     places = Places(single="this cell", line_shift=1) if magic_cell else None
     with no_gc():
