@@ -43,6 +43,11 @@ LOCAL_COMPETITION_VERBS: dict[str, tuple[str, list[opts.Arg], str]] = {
     "add": ("register a folder of data as a local competition", opts.LOCAL_COMPETITION_ADD, "local_competition_add"),
     "list": ("list the local competitions", [opts.STORE], "local_competition_list"),
 }
+# ``kaggle-magics local image build [PATH...]``
+LOCAL_IMAGE_VERBS: dict[str, tuple[str, list[opts.Arg], str]] = {
+    "build": ("build the image twins local runs execute in (online), for these notebooks", opts.LOCAL_IMAGE_BUILD,
+              "local_image_build"),
+}  # fmt: skip
 
 
 def _notice(message: str) -> None:
@@ -87,6 +92,15 @@ def build_parser() -> argparse.ArgumentParser:
     actions = competition.add_subparsers(dest="action", metavar="ACTION")
     for name, (summary, specs, handler) in LOCAL_COMPETITION_VERBS.items():
         verb = actions.add_parser(name, help=summary, description=summary)
+        opts.add_to_parser(verb, specs)
+        verb.set_defaults(handler=handler)
+        handlers[handler] = verb
+    image = things.add_parser(
+        "image", help="the image twins local runs execute in", description="Kaggle's image, as local runs get it"
+    )
+    image_actions = image.add_subparsers(dest="action", metavar="ACTION")
+    for name, (summary, specs, handler) in LOCAL_IMAGE_VERBS.items():
+        verb = image_actions.add_parser(name, help=summary, description=summary)
         opts.add_to_parser(verb, specs)
         verb.set_defaults(handler=handler)
         handlers[handler] = verb

@@ -66,7 +66,18 @@ KERNEL = [
     BACKEND,
 ]
 
-PUSH = [arg("path", nargs="?", default=".", help="a kernel folder, a .ipynb or a percent-format .py"), *KERNEL]
+# How a local run's kernel gets its packages (the local backend only).
+LOCAL_ENV = [
+    arg("--env", choices=("twin", "user"),
+        help="local runs: twin (Kaggle's image as it would be for this notebook, the default) or user "
+        "(your own environment's packages)"),
+    arg("--base", metavar="FILE",
+        help="local runs: the base snapshot the image twin is made of (default: Kaggle's image list shipped "
+        "with kaggle-magics)"),
+]
+
+PUSH = [arg("path", nargs="?", default=".", help="a kernel folder, a .ipynb or a percent-format .py"), *KERNEL,
+        *LOCAL_ENV]  # fmt: skip
 
 _NOT_IN_CONVERT = ("--id", "--dir", "--dry-run", "--no-run", "--no-check", "--input-layout", "--backend")
 CONVERT = [
@@ -179,6 +190,18 @@ REHEARSE = [
         help="a model version"),
     arg("--competition", action="append", default=[], metavar="SLUG", help="a competition's data"),
     arg("--quiet", action="store_true", help="show each cell's time only, not what the cells print"),
+    *LOCAL_ENV,
+    STORE,
+]
+
+LOCAL_IMAGE_BUILD = [
+    arg("paths", nargs="*", metavar="PATH",
+        help="kernel folders, notebooks or .py files whose image twins to build (default: the kernel alone)"),
+    LOCAL_ENV[1],
+    arg("--index-url", metavar="URL", help="the package index (default: pip's or uv's configured one, else PyPI)"),
+    arg("--find-links", action="append", default=[], metavar="DIR", help="also look for packages here"),
+    arg("--no-index", action="store_true", help="use --find-links only"),
+    arg("--rebuild", action="store_true", help="build again what the cache holds"),
     STORE,
 ]
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import functools
 import json
+import os
 import re
 from ast import AST
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -143,6 +144,19 @@ def _escaped(source: str) -> bool:
     return "= !" in source or "= %" in source or any(line.lstrip()[:1] in ("!", "%") for line in source.split("\n"))
 
 
+# ``x = !cmd`` and ``x = %magic``: IPython 7 (Kaggle's image) leaves them as they are under Python 3.12, whose
+# tokenizer reads ``!`` differently; turned into the calls IPython makes of them, line numbers kept.
+_ASSIGN_SYSTEM = re.compile(r"^(?P<lhs>\s*[\w.\[\], ]+?)\s*=\s*!(?P<cmd>.*)$", re.MULTILINE)
+_ASSIGN_MAGIC = re.compile(r"^(?P<lhs>\s*[\w.\[\], ]+?)\s*=\s*%(?P<name>\w+)\s*(?P<args>.*)$", re.MULTILINE)
+
+
+def _assignments(source: str) -> str:
+    source = _ASSIGN_SYSTEM.sub(lambda m: f"{m['lhs']} = get_ipython().getoutput({m['cmd']!r})", source)
+    return _ASSIGN_MAGIC.sub(
+        lambda m: f"{m['lhs']} = get_ipython().run_line_magic({m['name']!r}, {m['args']!r})", source
+    )
+
+
 def _parse(source: str) -> tuple[ast.Module | None, str | None]:
     quick = escaped_to_python(source) if _escaped(source) else None
     if quick is not None:
@@ -154,13 +168,31 @@ def _parse(source: str) -> tuple[ast.Module | None, str | None]:
         return ast.parse(source), None
     except SyntaxError:
         pass
-    try:
-        transformed = _transformer().transform_cell(source)
-        return ast.parse(transformed), None
-    except SyntaxError as exc:  # not Python, even for IPython
-        return None, f"line {exc.lineno}: {exc.msg}"
-    except Exception as exc:  # IPython's transformer gave up on it
-        return None, f"{type(exc).__name__}: {exc}"
+    error = None
+    for text in (source, _assignments(source)):
+        try:
+            transformed = _transformer().transform_cell(text)
+            return ast.parse(transformed), None
+        except SyntaxError as exc:  # not Python, even for IPython
+            error = error or f"line {exc.lineno}: {exc.msg}"
+        except Exception as exc:  # IPython's transformer gave up on it
+            error = error or f"{type(exc).__name__}: {exc}"
+    return None, error
+
+
+def _line_imports(cell: Cell) -> list[Import]:
+    """The imports of a cell that does not parse, read line by line (an ``import`` line parses alone)."""
+    found: list[Import] = []
+    for number, line in enumerate(cell.source.splitlines(), 1):
+        text = line.strip()
+        if not text.startswith(("import ", "from ")):
+            continue
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        found += imports_of(tree, cell.index, number - 1)
+    return found
 
 
 def read_cell(source: str, index: int | None = None, walk: bool = True) -> tuple[Cell, list[Command], list[str]]:
@@ -350,6 +382,8 @@ def scan_cells(
         imports, found = walk_cell(cell, None, visitors)
         scan.imports += imports
         scan.commands += commands if cell.tree is None else found
+        if cell.tree is None and cell.error is not None:
+            scan.imports += _line_imports(cell)
     return scan
 
 
@@ -368,11 +402,25 @@ def scan_notebook(nb: Any) -> Scan:
     return scan_cells(code_cells(nb))
 
 
+def files_under(folder: Path, suffix: str, *, visit: int = 50_000) -> Iterator[Path]:
+    """Files named ``*suffix`` under ``folder``, in a stable order, looking at no more than ``visit`` entries
+    (an attached dataset of a million images is not walked to its end)."""
+    seen = 0
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        seen += len(dirs) + len(files)
+        for name in sorted(files):
+            if name.endswith(suffix):
+                yield Path(root) / name
+        if seen >= visit:
+            return
+
+
 def scan_python_files(folder: Path, limit: int = 2000) -> list[Import]:
     """The imports of the ``.py`` files under ``folder`` (the code of an attached dataset), at most ``limit``
-    files; files that are not Python are skipped."""
+    files (and :func:`files_under`'s bound on the walk); files that are not Python are skipped."""
     found: list[Import] = []
-    for count, path in enumerate(sorted(Path(folder).rglob("*.py"))):
+    for count, path in enumerate(files_under(Path(folder), ".py")):
         if count >= limit:
             break
         try:

@@ -79,6 +79,22 @@ def test_a_cell_that_is_not_python_is_kept_with_its_error() -> None:
     assert [i.module for i in scan.imports] == ["os"]
 
 
+def test_the_import_lines_of_a_broken_cell_still_count() -> None:
+    scan = scan_notebook(_notebook("import polars as pl\ndef broken(:\n    pass\n    from sklearn import svm\n"))
+    assert scan.cells[0].tree is None
+    assert [(i.module, i.cell, i.line) for i in scan.imports] == [("polars", 1, 1), ("sklearn", 1, 4)]
+
+
+def test_assignments_from_the_shell_and_magics_under_every_ipython() -> None:
+    # IPython 7 under Python 3.12 (Kaggle's image) does not transform `x = !cmd` itself.
+    scan = scan_notebook(_notebook("files = !ls /kaggle/input\nt = %timeit -o sum([])\nimport numpy\n"))
+    assert scan.cells[0].tree is not None and [i.module for i in scan.imports] == ["numpy"]
+    assert [(c.kind, c.text, c.line) for c in scan.commands] == [
+        ("shell", "ls /kaggle/input", 1),
+        ("magic", "timeit -o sum([])", 2),
+    ]
+
+
 def test_python_files_and_the_modules_a_folder_provides(tmp_path: Path) -> None:
     src = tmp_path / "codes"
     (src / "mypkg").mkdir(parents=True)
