@@ -22,6 +22,8 @@ from .errors import KaggleMagicsError, os_errors
 VERBS: dict[str, tuple[str, list[opts.Arg]]] = {
     "push": ("push a kernel folder, a notebook or a percent-format .py to Kaggle", opts.PUSH),
     "convert": ("turn notebooks into Kaggle-ready kernel folders, in a batch", opts.CONVERT),
+    "check": ("will it survive Kaggle? imports, internet, /kaggle/input paths, submission, metadata; no run",
+              opts.CHECK),
     "freeze": ("freeze requirements into an offline bundle of wheels for Kaggle", opts.FREEZE),
     "install": ("install offline bundles (in a Kaggle notebook: every attached bundle)", opts.INSTALL),
     "status": ("a kernel run's status; --wait follows it and tells its runtime", opts.STATUS),

@@ -132,6 +132,23 @@ class KaggleMagics(Magics):
         """
         return self._run("push", self.kaggle_push, line)
 
+    @no_var_expand
+    @_with_arguments(opts.CHECK)
+    @line_magic
+    def kaggle_check(self, line: str) -> Any:
+        """Will this notebook survive Kaggle? A static check, nothing is run: imports (standard library, Kaggle's
+        image, attached bundles and sources), the internet with the internet off (pip installs, downloads),
+        /kaggle/input paths against the attached sources and today's layout, submission.csv, the metadata.
+
+        Without a path: this notebook (its file as last saved, or the cells run so far; the result says which).
+
+            %kaggle_check --competition cmi-detect --deps me/cmi-deps
+            %kaggle_check kaggle/cmi-sub
+        """
+        from . import verbs
+
+        return verbs.check(parse_argstring(self.kaggle_check, line), self._context(), shell=self.shell)
+
     # -- offline dependency bundles ----------------------------------------------------------------------
     @no_var_expand
     @_with_arguments(opts.FREEZE)

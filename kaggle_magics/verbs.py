@@ -70,6 +70,25 @@ def convert(ns: argparse.Namespace, ctx: Context) -> Any:
     return run_convert(ns.paths, kernel_options(ns), out=ns.out, defaults=ctx.defaults, warn_only=ns.warn_only)
 
 
+def check(ns: argparse.Namespace, ctx: Context, shell: Any = None) -> Any:
+    """``kaggle-magics check PATH...``; in a notebook (``shell`` given) with no path: this notebook."""
+    from .check.runner import check_paths, make_settings
+    from .options import kernel_options
+
+    settings = make_settings(
+        ctx.defaults, base=ns.base, layout=ns.input_layout, input_root=ns.input_root, bundles=ns.bundles,
+        backend=ns.backend, store=ns.store,
+    )  # fmt: skip
+    options = kernel_options(ns)
+    if shell is not None and not ns.paths:
+        from .check.current import check_current
+
+        return check_current(shell, options, defaults=ctx.defaults, settings=settings, warn_only=ns.warn_only,
+                             format=ns.format)  # fmt: skip
+    return check_paths(ns.paths or ["."], options, defaults=ctx.defaults, settings=settings, warn_only=ns.warn_only,
+                       format=ns.format)  # fmt: skip
+
+
 # -- offline dependency bundles ----------------------------------------------------------------------
 def freeze(ns: argparse.Namespace, ctx: Context) -> Any:
     from .bundle import capture_base
