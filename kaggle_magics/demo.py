@@ -251,11 +251,12 @@ def _deps_kernel(
     pip_args = " ".join([*(["--no-index"] if no_index else []), *(f"--find-links {link}" for link in find_links)])
     nb = build_notebook([
         "# The deps notebook (internet on). On kaggle.com: !pip install kaggle-magics\n"
-        "# Here, the wheel of the kaggle-magics that runs the demo, attached as a dataset.\n"
+        "# Here, from the wheel of the kaggle-magics that runs the demo, attached as a dataset.\n"
         "import glob, os\n"
         f"_root = os.environ.get({config.ENV_INPUT_ROOT!r}, '/kaggle/input')\n"
-        "_wheel = sorted(glob.glob(f'{_root}/**/kaggle_magics-*.whl', recursive=True))[-1]\n"
-        f"!pip install -q --disable-pip-version-check {pip_args + ' ' if pip_args else ''}{{_wheel}}",
+        "_tool = os.path.dirname(sorted(glob.glob(f'{_root}/**/kaggle_magics-*.whl', recursive=True))[-1])\n"
+        f"!pip install -q --disable-pip-version-check {pip_args + ' ' if pip_args else ''}--find-links {{_tool}} "
+        "kaggle-magics",
         "%load_ext kaggle_magics",
         "# Freeze into /kaggle/working/kaggle_deps: this kernel's output is the offline bundle.\n"
         f"%kaggle_freeze {' '.join(args)}",

@@ -149,11 +149,16 @@ def test_escaped_lines_become_what_ipythons_transformer_makes_of_them(source: st
 
     from IPython.core.inputtransformer2 import TransformerManager
 
-    from kaggle_magics.scan import _parse
+    from kaggle_magics.scan import _assignments, _parse
 
     tree, error = _parse(source)
     assert error is None and tree is not None
-    assert ast.dump(tree) == ast.dump(ast.parse(TransformerManager().transform_cell(source)))
+    reference = TransformerManager().transform_cell(source)
+    try:
+        expected = ast.parse(reference)
+    except SyntaxError:  # IPython 7 (Kaggle's image) under Python 3.12 leaves `x = !cmd` as written
+        expected = ast.parse(TransformerManager().transform_cell(_assignments(source)))
+    assert ast.dump(tree) == ast.dump(expected)
 
 
 def test_cells_the_line_path_cannot_read_go_to_ipython() -> None:
