@@ -213,6 +213,9 @@ def _push(
     result.folder = folder if keep else None
     result.backend = result.backend or backend.name
     result.notes = [*notes, *result.notes]
+    from . import history
+
+    history.record(result)
     return result
 
 
