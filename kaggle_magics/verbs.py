@@ -27,6 +27,11 @@ class Context:
     defaults: config.ProjectDefaults = field(default_factory=config.ProjectDefaults)
     notify: Callable[[str], None] = _stderr
     echo: Callable[[str], None] = print
+    # How long steps show themselves (None: the verb's own choice, a tqdm bar or a line): a freeze's
+    # ``progress(stage, done, total)`` callback, a wait's poll schedule and display (the panel sets them).
+    progress: Any = None
+    poll: Any = None
+    display: Any = None
 
     def backend(self, flag: str | None) -> Any:
         from .backends import open_backend
@@ -93,6 +98,7 @@ def freeze(ns: argparse.Namespace, ctx: Context) -> Any:
         index_url=ns.index_url,
         find_links=ns.find_links,
         no_index=ns.no_index,
+        progress=ctx.progress,
     )
 
 
@@ -110,7 +116,10 @@ def status(ns: argparse.Namespace, ctx: Context) -> Any:
     from .status import status as run_status
 
     ref = KernelRef.parse(ns.ref, default_owner=ctx.owner())
-    return run_status(ctx.backend(ns.backend), ref, wait=ns.wait, logs=ns.logs, timeout=ns.timeout)
+    return run_status(
+        ctx.backend(ns.backend), ref, wait=ns.wait, logs=ns.logs, timeout=ns.timeout, poll=ctx.poll,
+        display=ctx.display,
+    )
 
 
 def output(ns: argparse.Namespace, ctx: Context) -> Any:
@@ -144,6 +153,8 @@ def submit(ns: argparse.Namespace, ctx: Context) -> Any:
         message=ns.message,
         wait=ns.wait,
         timeout=ns.timeout,
+        poll=ctx.poll,
+        display=ctx.display,
     )
 
 
