@@ -13,11 +13,11 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from . import __version__
 from . import options as opts
-from .errors import KaggleMagicsError
+from .errors import KaggleMagicsError, os_errors
 
 VERBS: dict[str, tuple[str, list[opts.Arg]]] = {
     "push": ("push a kernel folder, a notebook or a percent-format .py to Kaggle", opts.PUSH),
@@ -29,7 +29,11 @@ VERBS: dict[str, tuple[str, list[opts.Arg]]] = {
     "submit": ("submit a kernel's output (code competitions) or a file", opts.SUBMIT),
     "dataset": ("upload a folder as a dataset, a new version only when it changed", opts.DATASET),
     "model": ("upload weights as a new version of a Kaggle model", opts.MODEL),
-    "rehearse": ("run a kernel folder or notebook now, as Kaggle would, with each cell's time", opts.REHEARSE),
+    "rehearse": (
+        "run a kernel folder or notebook now, as Kaggle would (its limits, its scorer), with each cell's time and "
+        "memory",
+        opts.REHEARSE,
+    ),
     "demo": ("the whole chain on the embedded local Kaggle: freeze, deps kernel, offline submission", opts.DEMO),
 }
 # ``kaggle-magics local competition add SLUG DIR``
@@ -47,8 +51,23 @@ def _echo(message: str) -> None:
     print(message, flush=True)
 
 
+class _Parser(opts.SuggestingParser):
+    """The CLI's parser: errors are ``error: ...`` and ``hint: ...`` lines and exit code 2, as ours are."""
+
+    handlers: dict[str, argparse.ArgumentParser]
+
+    def chosen(self, ns: argparse.Namespace) -> argparse.ArgumentParser:
+        return getattr(self, "handlers", {}).get(getattr(ns, "handler", None) or "", self)
+
+    def error(self, message: str) -> NoReturn:
+        red, dim, reset = ("\033[31m", "\033[2m", "\033[0m") if _color() else ("", "", "")
+        self.exit(2, f"{red}error:{reset} {self.prog}: {message}\n{dim}hint:{reset} {self.prog} --help lists "
+                     "what it takes\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    handlers: dict[str, argparse.ArgumentParser] = {}
+    parser = _Parser(
         prog="kaggle-magics",
         description="Kaggle code competitions made painless: offline dependency bundles, submission notebooks, "
         "push, status, outputs, submit; with an embedded local Kaggle.",
@@ -59,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         verb = verbs.add_parser(name, help=summary, description=summary)
         opts.add_to_parser(verb, specs)
         verb.set_defaults(handler=name)
+        handlers[name] = verb
     local = verbs.add_parser("local", help="manage the embedded local Kaggle", description="the embedded local Kaggle")
     things = local.add_subparsers(dest="thing", metavar="THING")
     competition = things.add_parser("competition", help="local competitions", description="local competitions")
@@ -67,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
         verb = actions.add_parser(name, help=summary, description=summary)
         opts.add_to_parser(verb, specs)
         verb.set_defaults(handler=handler)
+        handlers[handler] = verb
+    parser.handlers = handlers
     return parser
 
 
@@ -109,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from . import verbs
     from .config import load_project_defaults
 
-    with _errors_reported() as code:
+    with _errors_reported() as code, os_errors():
         ctx = verbs.Context(defaults=load_project_defaults(Path.cwd()), notify=_notice, echo=_echo)
         result = getattr(verbs, ns.handler)(ns, ctx)
         if result is not None:

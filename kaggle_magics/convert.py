@@ -3,6 +3,10 @@
 Each file becomes ``OUT/<slug>/`` exactly as ``%kaggle_push FILE --dry-run`` would write it (kernelspec,
 cleared outputs, explicit enable_internet); a file that fails is reported and, unless ``warn_only``, makes the
 batch fail, but never stops the others (as jupytext's and pypa/build's command lines do).
+
+A file with a kernel-metadata.json beside it that names it (a pulled kernel, a repository's kernel folder)
+keeps that metadata: its id, title, sources and settings, the flags adding to them. Only the others are named
+after their file, with the owner from ``--owner`` or the configuration.
 """
 
 from __future__ import annotations
@@ -12,10 +16,10 @@ from pathlib import Path
 from typing import NoReturn
 
 from . import config
-from .errors import InvalidRef, KaggleMagicsError
+from .errors import InvalidRef, KaggleMagicsError, os_errors
 from .handles import slugify
 from .results import Result
-from .submission import KernelOptions, push_path
+from .submission import KernelOptions, metadata_beside, push_path
 
 
 @dataclass
@@ -74,17 +78,27 @@ def convert(
         raise KaggleMagicsError("--id names one kernel", hint="convert names each kernel after its file; omit --id")
     out = Path(out).expanduser()
     result = ConvertResult(out=out, warn_only=warn_only)
+    written: dict[str, Path] = {}  # kernel folder -> the file it was written from, in this batch
     for path in map(Path, paths):
-        slug = slugify(path.stem)
         item = Converted(source=path)
         try:
-            pushed = push_path(
-                path,
-                replace(options, id=slug, dir=str(out / slug), dry_run=True),
-                defaults=defaults,
-                backend_factory=_no_backend,
-            )
+            beside, _ = metadata_beside(path)
+            slug = beside.ref.slug if beside is not None and beside.id else slugify(path.stem)
+            if slug in written:
+                raise KaggleMagicsError(
+                    f"its kernel folder {out / slug} was already written from {written[slug]} in this batch",
+                    hint="give each kernel its own slug (rename the file, or change the id in its metadata)",
+                )
+            named = None if beside is not None and beside.id else slug
+            with os_errors():  # a name too long for the file system fails this file, not the batch
+                pushed = push_path(
+                    path,
+                    replace(options, id=named, dir=str(out / slug), dry_run=True),
+                    defaults=defaults,
+                    backend_factory=_no_backend,
+                )
             item.folder, item.notes = pushed.folder, pushed.notes
+            written[slug] = path
         except KaggleMagicsError as exc:
             item.error, item.hint = exc.message, _batch_hint(exc)
         result.files.append(item)

@@ -7,6 +7,9 @@ Kaggle would damage is protected, as the bundle issue does for dependency bundle
 
 - Kaggle unpacks files named ``.zip``, ``.tar``, ``.tar.gz``/``.tgz``, ``.tar.bz2``, ``.tar.xz``, ``.7z``:
   such files get a name it leaves alone (see :mod:`kaggle_magics.bundle.archive`);
+- a symlink that leads outside the folder, at any depth, is refused (the client would upload what it points
+  at: ``pw -> /etc/passwd``, a link to ``~/.kaggle/kaggle.json``); one that stays inside is uploaded as what
+  it points at, at the top level, and kept as a link in a packed tool folder;
 - Kaggle keeps no file modes and no symlinks: a folder that holds an executable (other than a Python file,
   which is run by Python anyway) or a symlink is a tool folder, packed whole into one archive under such a
   name, so unpacking it in the notebook restores both; a lone executable at the top is packed the same way;
@@ -26,11 +29,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import config
+from . import config, inputs
 from .backends.base import Backend
-from .errors import BackendError, InvalidRef, KaggleMagicsError, NotFound, PermissionDenied
+from .errors import BackendError, InvalidRef, KaggleMagicsError, MaybeApplied, NotFound, PermissionDenied
 from .explain import reword
 from .handles import DatasetRef
+from .links import refuse_outward_links
 from .results import DatasetResult
 
 HASH_FORMAT = "kaggle-magics dataset content v1"
@@ -168,21 +172,23 @@ def protected_name(name: str) -> str:
     return name + KEEP_SUFFIX
 
 
-def unpack_hint(archive_name: str, folder: str, ref: DatasetRef, *, lone_file: bool = False) -> str:
+def unpack_hint(
+    archive_name: str, folder: str, ref: DatasetRef, *, lone_file: bool = False, layout: str | None = None
+) -> str:
     """The notebook command that restores a packed folder with its modes (tar keeps them; so does
     :func:`kaggle_magics.bundle.archive.unpack_archive`). A lone executable is packed as a folder holding only
-    it: that one member is extracted, so it lands at ``/kaggle/working/<name>`` itself."""
+    it: that one member is extracted, so it lands at ``/kaggle/working/<name>`` itself. The archive's path
+    follows the input ``layout`` (today's nested one by default)."""
+    where = inputs.mount_path(inputs.dataset_path(ref, inputs.check_layout(layout, "input_layout")))
     if lone_file:
-        return f"tar -xzf /kaggle/input/{ref.slug}/{archive_name} -C /kaggle/working ./{folder}"
-    return (
-        f"mkdir -p /kaggle/working/{folder} && tar -xzf /kaggle/input/{ref.slug}/{archive_name}"
-        f" -C /kaggle/working/{folder}"
-    )
+        return f"tar -xzf {where}/{archive_name} -C /kaggle/working ./{folder}"
+    return f"mkdir -p /kaggle/working/{folder} && tar -xzf {where}/{archive_name} -C /kaggle/working/{folder}"
 
 
-def stage(folder: Path, staging: Path, ref: DatasetRef) -> list[str]:
+def stage(folder: Path, staging: Path, ref: DatasetRef, layout: str | None = None) -> list[str]:
     """Copy ``folder`` into the empty ``staging`` folder in the form to upload; returns notes on what was
-    renamed or packed. The user's folder is only read."""
+    renamed or packed (with the commands that restore them, their paths in the input ``layout``). The user's
+    folder is only read."""
     from .bundle import archive
 
     notes: list[str] = []
@@ -200,7 +206,7 @@ def stage(folder: Path, staging: Path, ref: DatasetRef) -> list[str]:
                 notes.append(
                     f"{name}/ holds executables or symlinks: uploaded packed as {packed.name} so they"
                     " survive;"
-                    f" in the notebook: {unpack_hint(packed.name, name, ref)}"
+                    f" in the notebook: {unpack_hint(packed.name, name, ref, layout=layout)}"
                 )
             else:
                 shutil.copytree(entry, staging / name, ignore=shutil.ignore_patterns(*IGNORED))
@@ -218,7 +224,7 @@ def stage(folder: Path, staging: Path, ref: DatasetRef) -> list[str]:
                 packed = archive.pack_dir(Path(lone), staging, name=name)
             notes.append(
                 f"{name} is executable: uploaded packed as {packed.name} so it keeps its exec bit;"
-                f" in the notebook: {unpack_hint(packed.name, name, ref, lone_file=True)}"
+                f" in the notebook: {unpack_hint(packed.name, name, ref, lone_file=True, layout=layout)}"
             )
         elif archive.unpacked_by_kaggle(name):
             target = protected_name(name)
@@ -246,9 +252,11 @@ def upload_dataset(
     public: bool = False,
     state_dir: str | os.PathLike[str] | None = None,
     force: bool = False,
+    layout: str | None = None,
 ) -> DatasetResult:
     """Create the dataset ``ref`` from ``folder`` or add a version, unless the content is what this machine
-    last uploaded there (``force`` uploads anyway, e.g. after the dataset was deleted on Kaggle)."""
+    last uploaded there (``force`` uploads anyway, e.g. after the dataset was deleted on Kaggle). The
+    commands in the notes name input paths in ``layout`` (today's nested one by default)."""
     ref = as_dataset_ref(ref)
     folder = Path(folder).expanduser()
     if not folder.is_dir():
@@ -259,6 +267,7 @@ def upload_dataset(
         raise DatasetFolderError(
             f"dataset folder {str(folder)!r} holds no files", hint="put the code in it first"
         )
+    refuse_outward_links(folder, "dataset", skip=IGNORED)  # at any depth, before anything is read or sent
     digest = content_hash(folder)
     state_path = UploadState.path(Path(state_dir) if state_dir else default_state_dir(), ref, backend)
     last = UploadState.load(state_path)
@@ -281,7 +290,7 @@ def upload_dataset(
     with tempfile.TemporaryDirectory(prefix="kaggle-magics-dataset-") as tmp:
         staging = Path(tmp) / ref.slug
         staging.mkdir()
-        notes = stage(folder, staging, ref)
+        notes = stage(folder, staging, ref, layout)
         try:
             result = backend.dataset_upload(staging, ref, message=message, title=title, public=public)
         except NotFound as exc:
@@ -294,6 +303,13 @@ def upload_dataset(
         except PermissionDenied as exc:
             raise reword(
                 exc, f"not allowed to write to dataset {ref.id}", hint=f"check who owns it: {ref.url}"
+            ) from None
+        except MaybeApplied as exc:
+            raise reword(
+                exc,
+                f"the upload of dataset {ref.id} may have made a version: its answer was lost and it could not"
+                " be checked",
+                hint=f"look at {ref.url} before running it again (it was not repeated)",
             ) from None
         except BackendError as exc:
             raise reword(

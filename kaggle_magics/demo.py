@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import config
+from . import config, inputs
 from .config import ProjectDefaults
 from .handles import CompetitionRef, KernelRef
 from .local.admin import add_competition
@@ -97,10 +97,13 @@ def demo(
     no_index: bool = False,
     datasets: Sequence[str] = (),
     timeout: float = RUN_TIMEOUT,
+    layout: str | None = None,
 ) -> DemoResult:
     """Run the chain and return what happened. ``requirements`` are frozen in the deps kernel (module names
     must equal the distribution names, with ``-`` as ``_``); ``find_links``/``no_index`` (paths as the deps
-    kernel sees them, e.g. an attached wheelhouse under ``datasets``) freeze without the index."""
+    kernel sees them, e.g. an attached wheelhouse under ``datasets``) freeze without the index. ``layout`` is
+    the runs' input layout (today's nested one by default)."""
+    layout = inputs.check_layout(layout, "input_layout")
     say = echo or (lambda _text: None)
     started = time.monotonic()
     backend = LocalBackend(store)
@@ -110,7 +113,7 @@ def demo(
 
     data = _competition_files(workspace / "competition-data")
     comp = add_competition(
-        COMPETITION.slug, data, backend.store.root, title="kaggle-magics demo", daily_limit=100
+        COMPETITION.slug, data, backend.store.root, title="kaggle-magics demo", daily_limit=100, layout=layout
     )
     result.steps.append(
         DemoStep(
@@ -125,7 +128,7 @@ def demo(
     # 2. the deps kernel: internet on, freezes the requirements into its output.
     deps_folder = _deps_kernel(workspace / "deps", requirements, find_links, no_index, datasets)
     say(f"[2/4] deps kernel {DEPS.id}: freezing {' '.join(requirements)} (internet on) ...")
-    push = backend.push_kernel(deps_folder)
+    push = backend.push_kernel(deps_folder, input_layout=layout)
     status = backend.wait(DEPS.with_version(push.version), timeout=timeout)
     result.steps.append(_step("deps kernel run", DEPS, push.version, status))
     say(f"      {result.steps[-1]}")
@@ -137,14 +140,14 @@ def demo(
 
     options = KernelOptions(
         id=SUBMISSION.id, title=SUBMISSION.slug, competition=[COMPETITION.slug], deps=[DEPS.id],
-        internet=False, dir=str(workspace / "submission"),
+        internet=False, dir=str(workspace / "submission"), input_layout=layout,
     )  # fmt: skip
     say(
         f"[3/4] submission kernel {SUBMISSION.id}: offline install from {DEPS.id}, then predict "
         "(internet off) ..."
     )
     pushed = submit_cell(
-        _submission_code(requirements),
+        _submission_code(requirements, layout),
         options,
         defaults=ProjectDefaults(),
         backend_factory=lambda _name: backend,
@@ -217,9 +220,9 @@ def _deps_kernel(
     no_index: bool,
     datasets: Sequence[str],
 ) -> Path:
+    from .kernel_folders import write_kernel_folder
     from .metadata import KernelMetadata
     from .notebook import build_notebook
-    from .submission import write_kernel_folder
 
     args = [
         *requirements,
@@ -239,8 +242,9 @@ def _deps_kernel(
     return write_kernel_folder(nb, meta, folder)
 
 
-def _submission_code(requirements: Sequence[str]) -> str:
+def _submission_code(requirements: Sequence[str], layout: str = inputs.DEFAULT_LAYOUT) -> str:
     names = [r.split("==")[0].split(">")[0].split("<")[0].split("[")[0].strip() for r in requirements]
+    data = inputs.competition_path(COMPETITION, layout)
     return f"""\
 import csv, importlib, importlib.metadata, os, sys
 
@@ -250,11 +254,11 @@ for name in {names!r}:
     assert module.__file__.startswith(sys.prefix), (name, module.__file__, sys.prefix)
     print(f"{{name}} {{importlib.metadata.version(name)}} installed offline at {{module.__file__}}")
 
-# /kaggle/... on Kaggle and in a local run under bubblewrap; a local run without it says where they are.
+# /kaggle/... on Kaggle and in a local run; a local run on a machine without namespaces says where they are.
 INPUT = os.environ.get("{config.ENV_INPUT_ROOT}", "/kaggle/input")
 WORKING = os.environ.get("{config.ENV_WORKING_DIR}", "/kaggle/working")
-train = list(csv.DictReader(open(f"{{INPUT}}/{COMPETITION.slug}/train.csv")))
-test = list(csv.DictReader(open(f"{{INPUT}}/{COMPETITION.slug}/test.csv")))
+train = list(csv.DictReader(open(f"{{INPUT}}/{data}/train.csv")))
+test = list(csv.DictReader(open(f"{{INPUT}}/{data}/test.csv")))
 n = len(train)
 mx = sum(float(r["x"]) for r in train) / n
 my = sum(float(r["y"]) for r in train) / n

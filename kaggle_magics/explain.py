@@ -22,12 +22,15 @@ def _plain(text: str) -> str:
 def reword(exc: E, message: str, hint: str | None = None) -> E:
     """A new error of the same class with ``message`` and ``hint``, plus what the backend said that neither
     says already (``kernel x not found: URL`` under ``kernel 'x' not found`` adds only the URL, and nothing
-    when the hint gives it)."""
+    when the hint gives it). When the backend said ``message`` and more (``kernel x not found in the local
+    store (...)``), its sentence is the message: the same fact is never said twice."""
     hint = hint or exc.hint
     said = exc.message.strip()
     head, sep, tail = said.partition(": ")
     if sep and _plain(head) in _plain(message):
         said = tail.strip()
+    elif _plain(message) in _plain(said):
+        message, said = said, ""
     if said and _plain(said) not in _plain(message) and _plain(said) not in _plain(hint or ""):
         message = f"{message} ({said})"
     new = type(exc)(message, hint=hint)

@@ -13,7 +13,7 @@ from .errors import InvalidRef
 
 # Kaggle user names and slugs: letters, digits and hyphens (slugs are made by slugify); we accept
 # underscores and dots as Kaggle's own clients do, and reject spaces, slashes and empty parts.
-_PART = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
+_PART = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?\Z")  # \Z: `$` lets a final newline in
 
 MODEL_FRAMEWORKS = (
     "tensorFlow1", "tensorFlow2", "tfLite", "tfJs", "pyTorch", "jax", "flax", "pax", "maxText", "gemmaCpp",
@@ -35,7 +35,7 @@ def _part(value: str, what: str, text: str, form: str) -> str:
 
 
 def _version(value: str, text: str, form: str) -> int:
-    if not value.isdigit() or int(value) < 1:
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:  # '²' is a digit to isdigit, not to int
         raise InvalidRef(f"{text!r}: the version {value!r} is not a positive whole number", hint=f"expected {form}")
     return int(value)
 
@@ -47,6 +47,59 @@ def _split(text: str, counts: tuple[int, ...], form: str) -> list[str]:
     if len(parts) not in counts:
         raise InvalidRef(f"{text!r} has {len(parts)} part(s)", hint=f"expected {form}")
     return parts
+
+
+# -- near misses: what users paste instead of a reference, named for what it is, with the fix -----------------
+_URL = re.compile(r"^(?:https?://)?(?:www\.)?kaggle\.com/+", re.IGNORECASE)
+_INPUT = "/kaggle/input/"
+# The first part of a kaggle.com URL's path (and of today's /kaggle/input layout), by kind of thing.
+_PREFIXES = {"kernel": ("code", "kernels", "notebooks"), "dataset": ("datasets",), "model": ("models",),
+             "competition": ("competitions", "c")}  # fmt: skip
+
+
+_OWNED_PARTS = {"kernel": 2, "dataset": 2, "model": 5, "competition": 1}  # parts of a reference with its owner
+
+
+def _has_prefix(parts: list[str], kind: str) -> bool:
+    """Whether ``parts`` (no URL, no mount path) are a reference of ``kind`` behind its URL path's first part,
+    and could not be read as a reference without it."""
+    if not parts or parts[0] not in _PREFIXES[kind]:
+        return False
+    if kind in ("kernel", "dataset"):
+        return len(parts) == 4 or (len(parts) == 3 and not parts[2].isdigit())
+    if kind == "model":
+        return len(parts) == 6 or (len(parts) == 5 and parts[2].lower() not in _FRAMEWORKS_BY_KEY)
+    return len(parts) == 2
+
+
+def _near_miss(text: str, kind: str, form: str) -> None:
+    """Raise InvalidRef naming what ``text`` is (a URL, a mount path, a URL's path, a doubled owner) and the
+    reference it means; return quietly when it is none of those."""
+    if not isinstance(text, str):
+        return
+    stripped = text.strip()
+    what = None
+    if _URL.match(stripped):
+        what, rest = "a URL", _URL.sub("", stripped).split("?")[0].split("#")[0]
+    elif stripped.startswith(_INPUT):
+        what, rest = "an input's mount path", stripped[len(_INPUT) :]
+    else:
+        rest = stripped
+    parts = [p for p in rest.split("/") if p]
+    if parts and parts[0] in _PREFIXES[kind] and (what or _has_prefix(parts, kind)):
+        what = what or f"a URL's path (it starts with {parts[0] + '/'!r})"
+        parts = parts[1:]
+    if kind in ("kernel", "dataset") and len(parts) == 4 and parts[2] == "versions":
+        what = what or "a URL's path"
+        parts = [parts[0], parts[1], parts[3]]  # kaggle.com/datasets/OWNER/SLUG/versions/N
+    if what:
+        if what.startswith("an input") and len(parts) < _OWNED_PARTS[kind]:
+            hint = f"write {form}: a mount path does not say the owner (the {kind}'s URL does)"
+        else:
+            hint = f"write {'/'.join(parts)!r}"
+        raise InvalidRef(f"{text!r} is {what}, not a {kind} reference", hint=hint)
+    if kind in ("kernel", "dataset") and len(parts) == 3 and parts[0] == parts[1] and not parts[2].isdigit():
+        raise InvalidRef(f"{text!r} repeats the owner {parts[0]!r}", hint=f"write {parts[0] + '/' + parts[2]!r}")
 
 
 def _owner_slug_version(
@@ -80,6 +133,7 @@ class KernelRef:
 
     @classmethod
     def parse(cls, text: str, *, default_owner: str | None = None) -> KernelRef:
+        _near_miss(text, "kernel", cls.FORM)
         owner, slug, version = _owner_slug_version(text, "kernel slug", cls.FORM, default_owner)
         if len(slug) < 5:
             raise InvalidRef(f"{text!r}: the kernel slug {slug!r} is shorter than 5 characters", hint=cls.FORM)
@@ -113,6 +167,7 @@ class DatasetRef:
 
     @classmethod
     def parse(cls, text: str, *, default_owner: str | None = None) -> DatasetRef:
+        _near_miss(text, "dataset", cls.FORM)
         return cls(*_owner_slug_version(text, "dataset slug", cls.FORM, default_owner))
 
     @property
@@ -151,7 +206,13 @@ class ModelRef:
 
     @classmethod
     def parse(cls, text: str, *, require_version: bool = False) -> ModelRef:
-        parts = _split(text, (5,) if require_version else (4, 5), cls.FORM)
+        _near_miss(text, "model", cls.FORM)
+        parts = _split(text, (4, 5), cls.FORM)
+        if require_version and len(parts) == 4:
+            raise InvalidRef(
+                f"{text!r} has no version (4 parts): a model source is one version of the model",
+                hint=f"write {text.strip().strip('/') + '/VERSION'!r}, VERSION the number on the model's page",
+            )
         owner = _part(parts[0], "owner", text, cls.FORM)
         model = _part(parts[1], "model slug", text, cls.FORM)
         framework = _framework(parts[2], text, cls.FORM)
@@ -166,9 +227,11 @@ class ModelRef:
 
     @property
     def input_path(self) -> str:
-        """Where Kaggle mounts this model in a notebook."""
-        version = self.version if self.version is not None else "VERSION"
-        return f"/kaggle/input/{self.model}/{self.framework.lower()}/{self.variation}/{version}"
+        """Where Kaggle mounts this model in a notebook (today's layout; :mod:`kaggle_magics.inputs` for
+        the other)."""
+        from .inputs import model_path, mount_path
+
+        return mount_path(model_path(self))
 
     @property
     def url(self) -> str:
@@ -191,8 +254,21 @@ class CompetitionRef:
 
     @classmethod
     def parse(cls, text: str) -> CompetitionRef:
+        _near_miss(text, "competition", cls.FORM)
         parts = _split(text, (1,), cls.FORM)
         return cls(_part(parts[0], "competition slug", text, cls.FORM))
+
+    @classmethod
+    def normalise(cls, text: str) -> tuple[CompetitionRef, str | None]:
+        """Parse ``text``, also in the forms Kaggle's own tools and users' repositories write it: ``c/SLUG``
+        and ``competitions/SLUG`` (the mount path's form) are the slug; the note says so (None when unchanged).
+        """
+        if isinstance(text, str):
+            parts = text.strip().strip("/").split("/")
+            if len(parts) == 2 and parts[0] in ("c", "competitions"):
+                ref = cls(_part(parts[1], "competition slug", text, cls.FORM))
+                return ref, f"competition {text!r} read as {ref.slug!r} (kernel-metadata.json takes the slug alone)"
+        return cls.parse(text), None
 
     @property
     def url(self) -> str:

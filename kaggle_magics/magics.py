@@ -10,20 +10,29 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
-from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.core.magic_arguments import MagicArgumentParser
 from traitlets import Bool, List, Unicode
 
 from . import options as opts
+from .errors import os_errors
 from .options import Arg
 
 
-def _with_arguments(specs: list[Arg]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """``@magic_arguments`` + one ``@argument`` per spec, in the spec's order (the help lists them so)."""
+class _MagicParser(opts.SuggestingParser, MagicArgumentParser):
+    """IPython's parser for magics (errors are one-line UsageErrors), with the nearest flag for a typo."""
+
+
+def _with_arguments(specs: list[Arg], name: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The magic's parser from ``specs``, as ``@magic_arguments`` builds it (its help is the docstring, as
+    ``%magic?`` shows it); ``name`` is the usage's name after the ``%`` (``%kaggle_sub`` for a cell magic)."""
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        for names, kwargs in reversed(specs):
-            func = argument(*names, **kwargs)(func)
-        return magic_arguments()(func)
+        parser = _MagicParser(prog=name or func.__name__, description=func.__doc__)
+        opts.add_to_parser(parser, specs)
+        func.parser = parser  # type: ignore[attr-defined]
+        func.has_arguments = True  # type: ignore[attr-defined]
+        func.__doc__ = parser.format_help()
+        return func
 
     return decorate
 
@@ -53,11 +62,15 @@ class KaggleMagics(Magics):
     datasets = List(Unicode(), help="datasets attached to every submission notebook").tag(config=True)
     models = List(Unicode(), help="models attached to every submission notebook").tag(config=True)
     internet = Bool(None, allow_none=True, help="internet for pushed kernels (default off)").tag(config=True)
+    input_layout = Unicode(
+        "", help="where local runs mount inputs, and the paths shown: nested (today's Kaggle) or flat (the old one)"
+    ).tag(config=True)
 
     # -- plumbing ----------------------------------------------------------------------------------------
     def _context(self) -> Any:
         """Project defaults from pyproject.toml, overridden by whatever %config set."""
         from .config import load_project_defaults
+        from .inputs import check_layout
         from .verbs import Context
 
         defaults = load_project_defaults(Path.cwd())
@@ -65,6 +78,8 @@ class KaggleMagics(Magics):
             value = getattr(self, name)
             if value not in ("", None):
                 setattr(defaults, name, value)
+        if self.input_layout:
+            defaults.input_layout = check_layout(self.input_layout, "KaggleMagics.input_layout")
         for name in ("attach", "datasets", "models"):
             if getattr(self, name):
                 setattr(defaults, name, list(getattr(self, name)))
@@ -73,11 +88,13 @@ class KaggleMagics(Magics):
     def _run(self, verb: str, magic: Callable[..., Any], line: str) -> Any:
         from . import verbs
 
-        return getattr(verbs, verb)(parse_argstring(magic, line), self._context())
+        args = parse_argstring(magic, line)
+        with os_errors():
+            return getattr(verbs, verb)(args, self._context())
 
     # -- submission notebooks ----------------------------------------------------------------------------
     @no_var_expand
-    @_with_arguments(opts.KERNEL)
+    @_with_arguments(opts.KERNEL, name="%kaggle_sub")
     @line_cell_magic
     def kaggle_sub(self, line: str, cell: str | None = None) -> Any:
         """Turn this cell into a Kaggle submission notebook and push it.
@@ -95,7 +112,8 @@ class KaggleMagics(Magics):
         args = parse_argstring(self.kaggle_sub, line)
         if cell is None:
             raise UsageError("%%kaggle_sub is a cell magic: write the submission code below the %%kaggle_sub line")
-        return verbs.sub(args, self._context(), cell)
+        with os_errors():
+            return verbs.sub(args, self._context(), cell)
 
     @no_var_expand
     @_with_arguments(opts.PUSH)
@@ -217,9 +235,10 @@ class KaggleMagics(Magics):
     @_with_arguments(opts.REHEARSE)
     @line_magic
     def kaggle_rehearse(self, line: str) -> Any:
-        """Run a kernel folder or notebook now, as Kaggle would (sandbox, /kaggle paths, no network), with
-        each cell's time, the total and where the outputs are.
+        """Run a kernel folder or notebook now, as Kaggle would (sandbox, /kaggle paths, no network, the
+        machine's limits), with each cell's time and peak memory, the total and where the outputs are; a
+        competition kernel's submission.csv is then checked as Kaggle's scorer does.
 
-            %kaggle_rehearse kaggle/cmi-sub
+            %kaggle_rehearse kaggle/cmi-sub --memory 16 --hidden-test private-test
         """
         return self._run("rehearse", self.kaggle_rehearse, line)

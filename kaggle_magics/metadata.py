@@ -3,10 +3,16 @@ write, written atomically.
 
 Two traps this module closes: the client's default for ``enable_internet`` is *true* (its docs say false), so
 we always write the key; and a competition kernel gets ``false`` unless the user asks for internet.
+
+Files as Kaggle's own tools and users write them are read, and what is changed is said in a note
+(:attr:`KernelMetadata.normalised`): ``kaggle kernels pull -m`` writes ``id_no`` beside ``id``, ``""`` for an
+unset ``machine_shape`` and may write ``null`` for a boolean; repositories keep ``"c/SLUG"`` or
+``"competitions/SLUG"`` in ``competition_sources`` and ``"true"``/``"false"`` strings as booleans.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import tempfile
@@ -48,12 +54,32 @@ def check_accelerator(name: str) -> str:
     raise MetadataError(f"unknown accelerator {name!r}", hint="use one of: " + ", ".join(ACCELERATORS))
 
 
-def _bool(value: Any, key: str, where: str) -> bool:
+_BOOLEANS = {"is_private": True, "enable_gpu": False, "enable_tpu": False, "enable_internet": False}
+
+
+def _bool(value: Any, key: str, where: str, notes: list[str]) -> bool:
     if isinstance(value, bool):
         return value
+    if value is None:  # a pull of a kernel whose server answer left the field out
+        default = _BOOLEANS[key]
+        notes.append(f"{key} null read as {str(default).lower()}" + (
+            " (internet stays off unless you turn it on)" if key == "enable_internet" else ""
+        ))
+        return default
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise MetadataError(f"{where}: {key} must be true or false, not {value!r}")
+        read = value.strip().lower() == "true"
+        notes.append(f"{key} {value!r} (a string) read as {str(read).lower()}")
+        return read
+    raise MetadataError(
+        f"{where}: {key} must be true or false, not {value!r}", hint=f'write "{key}": true or "{key}": false'
+    )
+
+
+def _unknown_key(key: str, known: set[str], where: str) -> MetadataError:
+    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+    if close:
+        return MetadataError(f"{where}: unknown key {key!r}", hint=f"did you mean {close[0]!r}?")
+    return MetadataError(f"{where}: unknown key {key!r}", hint="known keys: " + ", ".join(sorted(known)))
 
 
 def _str_list(value: Any, key: str, where: str) -> list[str]:
@@ -86,34 +112,51 @@ class KernelMetadata:
     docker_image_pinning_type: str | None = None
     docker_image: str | None = None
     machine_shape: str | None = None
+    # What reading the file changed, one note each (not a key of the file).
+    normalised: list[str] = field(default_factory=list, compare=False, repr=False)
 
     # -- reading ---------------------------------------------------------------------------------------
     @classmethod
     def from_dict(cls, data: Any, where: str = KERNEL_METADATA) -> KernelMetadata:
         if not isinstance(data, dict):
             raise MetadataError(f"{where}: expected a JSON object, found {type(data).__name__}")
-        known = {f.name for f in fields(cls)}
+        known = set(_KEYS)
         unknown = sorted(set(data) - known)
         if unknown:
-            raise MetadataError(
-                f"{where}: unknown key {unknown[0]!r}", hint="known keys: " + ", ".join(sorted(known))
-            )
+            raise _unknown_key(unknown[0], known, where)
+        notes: list[str] = []
         values: dict[str, Any] = {}
         for key, value in data.items():
-            if key in ("is_private", "enable_gpu", "enable_tpu", "enable_internet"):
-                values[key] = _bool(value, key, where)
+            if key in _BOOLEANS:
+                values[key] = _bool(value, key, where, notes)
             elif key.endswith("_sources") or key == "keywords":
                 values[key] = _str_list(value, key, where)
             elif key == "id_no":
-                if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-                    raise MetadataError(f"{where}: id_no must be a whole number, not {value!r}")
-                values[key] = value
+                values[key] = _id_no(value, where, notes)
             else:
                 if value is not None and not isinstance(value, str):
                     raise MetadataError(f"{where}: {key} must be a string, not {value!r}")
                 # `kaggle kernels init` and `kernels pull -m` write "" for an unset machine_shape/docker_image
                 values[key] = None if value == "" and key in _UNSET_WHEN_EMPTY else value
-        meta = cls(**values)
+                if key in ("language", "kernel_type") and isinstance(value, str) and value != value.lower():
+                    values[key] = value.lower()
+                    notes.append(f"{key} {value!r} read as {value.lower()!r}")
+        if values.get("id") and values.get("id_no") is not None:
+            # `kaggle kernels pull -m` writes both; the push would then name the kernel twice, and a pulled
+            # number still points at the pulled kernel after `id` is changed to a new one.
+            notes.append(f"id_no {values['id_no']} left out: id {values['id']!r} names the kernel")
+            values["id_no"] = None
+        competitions = []
+        for source in values.get("competition_sources", []):
+            try:
+                ref, note = CompetitionRef.normalise(source)
+            except InvalidRef as exc:
+                raise MetadataError(f"{where}: competition_sources: {exc.message}", hint=exc.hint) from None
+            competitions.append(ref.slug)
+            notes += [note] if note else []
+        if "competition_sources" in values:
+            values["competition_sources"] = competitions
+        meta = cls(**values, normalised=notes)
         meta.validate(where)
         return meta
 
@@ -136,8 +179,9 @@ class KernelMetadata:
 
     # -- validating ------------------------------------------------------------------------------------
     def validate(self, where: str = KERNEL_METADATA, folder: Path | None = None) -> list[str]:
-        """Raise MetadataError on the first invalid field; return notes on things that work but surprise."""
-        notes: list[str] = []
+        """Raise MetadataError on the first invalid field; return notes on things that work but surprise
+        (what reading the file normalised first)."""
+        notes: list[str] = list(self.normalised)
         if not self.id and self.id_no is None:
             raise MetadataError(f"{where}: no id", hint='set "id": "owner/kernel-slug"')
         ref = None
@@ -205,16 +249,28 @@ class KernelMetadata:
     def to_dict(self) -> dict[str, Any]:
         """Every key the client reads; ``enable_internet`` always explicit; empty optional keys left out."""
         data: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name == "enable_internet" or value not in (None, ""):
-                data[f.name] = value
+        for name in _KEYS:
+            value = getattr(self, name)
+            if name == "enable_internet" or value not in (None, ""):
+                data[name] = value
         return data
 
     def write(self, folder: Path) -> Path:
         """Validate, then write ``folder/kernel-metadata.json`` atomically."""
         self.validate(str(Path(folder) / KERNEL_METADATA))
         return write_json_atomic(Path(folder) / KERNEL_METADATA, self.to_dict())
+
+
+_KEYS = tuple(f.name for f in fields(KernelMetadata) if f.name != "normalised")  # the file's keys, in order
+
+
+def _id_no(value: Any, where: str, notes: list[str]) -> int | None:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        notes.append(f"id_no {value!r} (a string) read as {int(value)}")
+        return int(value)
+    raise MetadataError(f"{where}: id_no must be a whole number, not {value!r}", hint="the kernel's number, or drop it")
 
 
 def write_json_atomic(path: Path, data: Any) -> Path:

@@ -10,11 +10,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from . import inputs
 from .backends.base import Backend
 from .errors import InvalidRef, KaggleMagicsError, NotFound, PermissionDenied
 from .explain import reword
 from .handles import ModelRef
+from .links import refuse_outward_links
 from .results import ModelResult
+
+_SKIPPED = (".git", ".cache", ".huggingface")  # what kagglehub leaves out of an upload
 
 
 def as_model_handle(handle: ModelRef | str) -> ModelRef:
@@ -32,24 +36,31 @@ def model_files(folder: Path) -> list[str]:
     """The files an upload would send, relative to ``folder`` (for the result and the empty-folder check)."""
     names = []
     for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if d not in (".git", ".cache", ".huggingface"))
+        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED)
         for name in sorted(files):
             names.append(Path(root, name).relative_to(folder).as_posix())
     return names
 
 
 def upload_model(
-    backend: Backend, folder: str | os.PathLike[str], handle: ModelRef | str, *, notes: str = ""
+    backend: Backend,
+    folder: str | os.PathLike[str],
+    handle: ModelRef | str,
+    *,
+    notes: str = "",
+    layout: str | None = None,
 ) -> ModelResult:
     """Upload ``folder`` as the next version of ``handle``; the result holds ``model_source`` (for
     kernel-metadata.json's model_sources / ``--model``) and ``input_path`` (where the files appear in a
-    run)."""
+    run, in the input ``layout``: today's nested one by default)."""
     ref = as_model_handle(handle)
+    layout = inputs.check_layout(layout, "input_layout")
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise KaggleMagicsError(
             f"model folder {str(folder)!r} not found", hint="give the folder holding the weights"
         )
+    refuse_outward_links(folder, "model", skip=_SKIPPED)  # the client would upload what they point at
     files = model_files(folder)
     if not files:
         raise KaggleMagicsError(
@@ -77,12 +88,12 @@ def upload_model(
     pinned = ref.with_version(result.version)
     result.handle = ref.handle
     result.model_source = str(pinned)
-    result.input_path = pinned.input_path
+    result.input_path = inputs.mount_path(inputs.model_path(pinned, layout))
     result.url = result.url or ref.url
     result.files = result.files or files
     result.notes = [
         *result.notes,
         f"attach it with --model {pinned} (model_sources in kernel-metadata.json); in the run it is at"
-        f" {pinned.input_path}",
+        f" {result.input_path}",
     ]
     return result

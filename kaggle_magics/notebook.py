@@ -6,6 +6,9 @@ Kaggle runs pushed notebooks through papermill, which fails with "No kernel name
 
 from __future__ import annotations
 
+import json
+import secrets
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,12 +71,7 @@ def read_notebook(path: Path) -> NotebookNode:
     if not path.is_file():
         raise NotebookError(f"{path}: no such file", hint="give the path of a .ipynb or a percent-format .py")
     if path.suffix in NOTEBOOK_SUFFIXES:
-        import nbformat
-
-        try:
-            return nbformat.read(path, as_version=4)
-        except (ValueError, UnicodeDecodeError, OSError) as exc:  # NotJSONError is a ValueError
-            raise NotebookError(f"{path}: not a readable notebook ({_first_line(exc)})") from None
+        return _read_ipynb(path)
     if path.suffix in SCRIPT_SUFFIXES:
         try:
             import jupytext
@@ -84,13 +82,87 @@ def read_notebook(path: Path) -> NotebookNode:
     raise NotebookError(f"{path}: unsupported file type {path.suffix!r}", hint="use a .ipynb or a .py file")
 
 
+def shape_problem(data: Any) -> str | None:
+    """What makes ``data`` (a parsed .ipynb) no notebook at all, in a few words; None when it has the shape
+    of one (nbformat's own validation then names finer problems)."""
+    if not isinstance(data, dict):
+        return f"the file holds a JSON {type(data).__name__}, not a notebook object"
+    major = data.get("nbformat")
+    if not isinstance(major, int) or isinstance(major, bool):
+        return '"nbformat" (the format version, 4) is missing'
+    if major != 4:
+        return None  # older formats are converted by nbformat, which names their problems
+    cells = data.get("cells")
+    if not isinstance(cells, list):
+        return f'"cells" must be a list of cells, not {_kind(cells)}'
+    for index, cell in enumerate(cells):
+        if not isinstance(cell, dict):
+            return f"cell {index + 1} is {_kind(cell)}, not a cell object"
+        if cell.get("cell_type") not in ("code", "markdown", "raw"):
+            return f'cell {index + 1} has "cell_type" {cell.get("cell_type")!r} (code, markdown or raw)'
+        source = cell.get("source", "")
+        if not isinstance(source, str) and not (isinstance(source, list) and all(isinstance(x, str) for x in source)):
+            return f'cell {index + 1}: "source" must be a string or a list of strings, not {_kind(source)}'
+    return None
+
+
+def _kind(value: Any) -> str:
+    return "missing" if value is None else f"a {type(value).__name__} ({json.dumps(value)[:40]})"
+
+
+def _read_ipynb(path: Path) -> NotebookNode:
+    """A .ipynb as a version-4 notebook, each problem one line; cells without an id get one (nbformat 4.5
+    needs them, and would warn on every read)."""
+    import nbformat
+
+    hint = "open it in Jupyter and save it again, or fix the JSON by hand"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NotebookError(f"{path}: cannot read it ({_first_line(exc)})") from None
+    except json.JSONDecodeError as exc:
+        raise NotebookError(f"{path}: not a notebook (JSON line {exc.lineno}: {exc.msg})", hint=hint) from None
+    problem = shape_problem(data)
+    if problem:
+        raise NotebookError(f"{path}: not a valid notebook: {problem}", hint=hint)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nbformat.warnings.MissingIDFieldWarning)
+        try:
+            nb = nbformat.convert(nbformat.from_dict(data), 4)
+        except (ValueError, KeyError, TypeError, nbformat.ValidationError) as exc:
+            raise NotebookError(f"{path}: not a valid notebook ({_first_line(exc)})", hint=hint) from None
+    add_cell_ids(nb)
+    validate(nb, str(path))
+    return nb
+
+
+def add_cell_ids(nb: NotebookNode) -> int:
+    """Give every cell without an ``id`` one, where the format has ids (4.5 and later); return how many."""
+    if (nb.get("nbformat"), nb.get("nbformat_minor", 0)) < (4, 5):
+        return 0
+    added = 0
+    for cell in nb.cells:
+        if not cell.get("id"):
+            cell["id"] = secrets.token_hex(4)
+            added += 1
+    return added
+
+
 def validate(nb: NotebookNode, where: str) -> None:
     import nbformat
 
-    try:
-        nbformat.validate(nb)
-    except nbformat.ValidationError as exc:
-        raise NotebookError(f"{where}: invalid notebook ({_first_line(exc)})") from None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nbformat.warnings.MissingIDFieldWarning)
+        try:
+            nbformat.validate(nb)
+        except nbformat.ValidationError as exc:
+            place = _json_place(list(getattr(exc, "absolute_path", None) or exc.path))
+            text = " ".join(str(exc.message).split())
+            text = text if len(text) <= 160 else text[:157] + "..."
+            raise NotebookError(
+                f"{where}: invalid notebook: {place + ': ' if place else ''}{text}",
+                hint="open it in Jupyter and save it again, or fix the JSON by hand",
+            ) from None
 
 
 def prepare(nb: NotebookNode, where: str) -> list[str]:
@@ -109,6 +181,14 @@ def dumps(nb: NotebookNode) -> str:
 
 def code_cells(nb: NotebookNode) -> list[Any]:
     return [cell for cell in nb.cells if cell.cell_type == "code"]
+
+
+def _json_place(path: list[Any]) -> str:
+    """``['cells', 0, 'source']`` as ``cell 1: source``."""
+    if len(path) >= 2 and path[0] == "cells" and isinstance(path[1], int):
+        rest = ".".join(str(p) for p in path[2:])
+        return f"cell {path[1] + 1}" + (f": {rest}" if rest else "")
+    return ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in path)
 
 
 def _first_line(exc: BaseException) -> str:

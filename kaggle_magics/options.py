@@ -4,6 +4,8 @@ subcommands) are both built from these lists, so ``%kaggle_push?`` and ``kaggle-
 from __future__ import annotations
 
 import argparse
+import difflib
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 Arg = tuple[tuple[str, ...], dict[str, Any]]
@@ -23,7 +25,20 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return value
+
+
 BACKEND = arg("--backend", choices=("kaggle", "local"), help="kaggle (kaggle.com) or local (the embedded Kaggle)")
+INPUT_LAYOUT = arg("--input-layout", choices=("nested", "flat"),
+                   help="where local runs mount inputs: nested (today's Kaggle, the default: "
+                   "/kaggle/input/datasets/<owner>/<slug>/...) or flat (the old /kaggle/input/<slug>/)")
 
 # What becomes kernel-metadata.json (plus the push options).
 KERNEL = [
@@ -46,6 +61,7 @@ KERNEL = [
     arg("--dir", metavar="PATH", help="where the kernel folder is written (default ./kaggle/<slug>/)"),
     arg("--dry-run", action="store_true", help="write the kernel folder, push nothing"),
     arg("--no-run", action="store_true", help="quick save: a new version that does not run"),
+    INPUT_LAYOUT,
     BACKEND,
 ]
 
@@ -56,7 +72,8 @@ CONVERT = [
     arg("--out", default="kaggle", metavar="DIR", help="where the kernel folders go (default ./kaggle)"),
     arg("--warn-only", action="store_true", help="report failures but exit 0"),
     arg("--owner", help="the kernels' owner (default from the config or kaggle.json)"),
-    *[spec for spec in KERNEL if spec[0][0] not in ("--id", "--dir", "--dry-run", "--no-run", "--backend")],
+    *[spec for spec in KERNEL
+      if spec[0][0] not in ("--id", "--dir", "--dry-run", "--no-run", "--input-layout", "--backend")],
 ]
 
 FREEZE = [
@@ -146,13 +163,21 @@ STORE = arg("--store", metavar="DIR", help="the local Kaggle's folder (default: 
 
 REHEARSE = [
     arg("path", help="a kernel folder, a .ipynb or a .py"),
-    arg("--timeout", type=_positive_int, metavar="SECONDS", help="the session timeout"),
+    arg("--timeout", type=_positive_int, metavar="SECONDS", help="the session timeout (default 12 h, Kaggle's)"),
     arg("--internet", action="store_true", default=None, help="run with the network (off by default)"),
+    arg("--accelerator", metavar="SHAPE",
+        help="the machine shape whose limits apply (default: the metadata's, else the CPU machine)"),
+    arg("--memory", type=_positive_float, metavar="GB",
+        help="the memory limit in GB (default: the machine's, 30 GB for the CPU machine)"),
+    arg("--hidden-test", metavar="DIR",
+        help="replace the competition's public test files with DIR's (same names), as Kaggle does when it scores"),
+    INPUT_LAYOUT,
     arg("--attach", action="append", default=[], metavar="OWNER/SLUG", help="a kernel's output, from the store"),
     arg("--dataset", dest="datasets", action="append", default=[], metavar="OWNER/SLUG", help="a dataset"),
     arg("--model", dest="models", action="append", default=[], metavar="OWNER/MODEL/FRAMEWORK/VARIATION/VERSION",
         help="a model version"),
     arg("--competition", action="append", default=[], metavar="SLUG", help="a competition's data"),
+    arg("--quiet", action="store_true", help="show each cell's time only, not what the cells print"),
     STORE,
 ]
 
@@ -165,6 +190,45 @@ LOCAL_COMPETITION_ADD = [
 ]
 
 DEMO = [STORE]
+
+
+def nearest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice closest to a mistyped ``word``, if one is close enough to be what was meant (flags are
+    compared without their dashes, which every flag shares)."""
+    by_name = {choice.lstrip("-"): choice for choice in choices}
+    close = difflib.get_close_matches(word.lstrip("-"), list(by_name), n=1, cutoff=0.6)
+    return by_name[close[0]] if close else None
+
+
+class SuggestingParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors for a mistyped flag or verb name the nearest one ("did you mean"). The
+    CLI and the magics both parse with a subclass of it."""
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        if action.choices is not None and value not in action.choices:
+            choices = [str(c) for c in action.choices]
+            close = nearest(str(value), choices)
+            raise argparse.ArgumentError(
+                action,
+                f"invalid choice {value!r}: "
+                + (f"did you mean {close!r}?" if close else "choose from " + ", ".join(choices)),
+            )
+        super()._check_value(action, value)
+
+    def chosen(self, ns: argparse.Namespace) -> argparse.ArgumentParser:
+        """The (sub)command parser that ``ns`` was parsed by."""
+        return self
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        ns, extras = self.parse_known_args(args, namespace)
+        if extras:
+            parser, first = self.chosen(ns), extras[0]
+            if first.startswith("-") and first != "-":
+                flag = first.split("=", 1)[0]
+                close = nearest(flag, parser._option_string_actions)
+                parser.error(f"unrecognized option {flag!r}" + (f": did you mean {close!r}?" if close else ""))
+            parser.error(f"unexpected argument {first!r}")
+        return ns
 
 
 def add_to_parser(parser: argparse.ArgumentParser, specs: list[Arg]) -> argparse.ArgumentParser:
@@ -194,4 +258,5 @@ def kernel_options(ns: argparse.Namespace) -> Any:
         dry_run=ns.dry_run,
         no_run=ns.no_run,
         backend=ns.backend,
+        input_layout=getattr(ns, "input_layout", None),
     )

@@ -121,10 +121,12 @@ def download_output(
     try:
         items = backend.list_output(ref)
     except NotFound as exc:
+        if f"kernel {ref.id} not found" in exc.message:  # the kernel (or that version) is not there at all
+            raise reword(exc, f"kernel {ref.id} not found", hint=backend.kernel_hint(ref)) from None
         raise reword(
             exc,
             f"no output found for kernel {ref}",
-            hint=f"check the ref and that the run finished: {ref.url}",
+            hint=f"check that its run finished: kaggle-magics status {ref} --wait",
         ) from None
     chosen, skipped = select(items, pattern)
     result = OutputResult(ref=str(ref), dest=dest, skipped=skipped)

@@ -113,6 +113,9 @@ class KernelStatus(Result):
     version: int | None = None
     runtime_seconds: float | None = None
     runtime_precision: str | None = None
+    peak_memory: str | None = None  # measured by the local runner ("1.6 GB")
+    output_size: str | None = None  # of /kaggle/working at the end (local runner)
+    submission: str | None = None  # the local scorer's verdict on submission.csv (competition kernels)
     log_tail: list[str] = field(default_factory=list)
     output_files: list[str] = field(default_factory=list)
     waited_seconds: float | None = None
@@ -120,9 +123,10 @@ class KernelStatus(Result):
     interrupted: bool = False  # Ctrl-C stopped the waiting (not the run)
     timed_out: bool = False  # --timeout stopped the waiting (not the run)
     whole_log: bool = False  # log_tail holds the whole log (--logs), not its last lines
+    cells: list[str] = field(default_factory=list)  # one line per cell: time and peak memory (local runner)
 
     _title = "kernel status"
-    _hidden = ("interrupted", "timed_out", "log_tail", "output_files", "whole_log")
+    _hidden = ("interrupted", "timed_out", "log_tail", "output_files", "whole_log", "cells")
     _shown_files = 10
 
     def rows(self) -> list[tuple[str, Any]]:
@@ -136,6 +140,8 @@ class KernelStatus(Result):
 
     def __str__(self) -> str:
         text = super().__str__()
+        if self.cells:
+            text += "\n  cells\n" + "\n".join(f"    {line}" for line in self.cells)
         if self.log_tail:
             heading = "log" if self.whole_log else "log (last lines)"
             text += f"\n  {heading}\n" + "\n".join(f"    {line}" for line in self.log_tail)
@@ -143,8 +149,9 @@ class KernelStatus(Result):
 
     def _repr_html_(self) -> str:
         text = super()._repr_html_()
-        if self.log_tail:
-            text += "<pre>" + html.escape("\n".join(self.log_tail)) + "</pre>"
+        for lines in (self.cells, self.log_tail):
+            if lines:
+                text += "<pre>" + html.escape("\n".join(lines)) + "</pre>"
         return text
 
     @property

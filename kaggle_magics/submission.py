@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
@@ -19,12 +17,11 @@ from typing import TYPE_CHECKING
 from . import config, notebook
 from .errors import KaggleMagicsError, MetadataError, NotebookError
 from .handles import CompetitionRef, DatasetRef, KernelRef, ModelRef, slugify
+from .kernel_folders import default_dir, place, same_files, staging, write_kernel_folder
 from .metadata import DEFAULT_GPU, KERNEL_METADATA, KernelMetadata, check_accelerator, write_text_atomic
 from .results import PushResult
 
 if TYPE_CHECKING:
-    from nbformat import NotebookNode
-
     from .backends import Backend
 
 
@@ -49,6 +46,7 @@ class KernelOptions:
     dry_run: bool = False
     no_run: bool = False
     backend: str | None = None
+    input_layout: str | None = None  # where local runs mount the inputs (nested | flat)
 
     def with_defaults(self, defaults: config.ProjectDefaults) -> KernelOptions:
         """These options with every unset one taken from ``defaults`` (lists are added to, not replaced)."""
@@ -73,6 +71,7 @@ class KernelOptions:
             dry_run=self.dry_run,
             no_run=self.no_run,
             backend=config.first(self.backend, defaults.backend),
+            input_layout=config.first(self.input_layout, defaults.input_layout),
         )
 
 
@@ -95,7 +94,11 @@ def build_metadata(options: KernelOptions, ref: KernelRef, code_file: str) -> tu
         raise MetadataError(
             f"--title {options.title!r} is shorter than 5 characters", hint="Kaggle needs a title of 5 or more"
         )
-    competitions = [str(CompetitionRef.parse(c)) for c in options.competition]
+    competitions = []
+    for text in options.competition:
+        competition, note = CompetitionRef.normalise(text)
+        competitions.append(competition.slug)
+        notes += [note] if note else []
     shape = check_accelerator(options.accelerator) if options.accelerator else (DEFAULT_GPU if options.gpu else None)
     internet = bool(options.internet) if options.internet is not None else False
     if options.internet is None:
@@ -130,66 +133,6 @@ def install_cell(deps: list[str]) -> str | None:
     return install_cell_source(deps)
 
 
-def default_dir(ref: KernelRef) -> Path:
-    return Path("kaggle") / ref.slug
-
-
-@contextmanager
-def _staging(parent: Path | None) -> Iterator[Path]:
-    """A temp folder (beside ``parent`` when given, so the final rename stays on one file system)."""
-    if parent is not None:
-        parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".kaggle-magics-", dir=parent))
-    try:
-        yield tmp
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def check_replaceable(dest: Path) -> None:
-    """Refuse a ``--dir`` that holds anything but a kernel folder (its metadata and code file): the folder is
-    replaced whole, and the user's own files must never go with it."""
-    if not dest.exists() and not dest.is_symlink():
-        return
-    if dest.is_symlink() or not dest.is_dir():
-        raise MetadataError(f"--dir {dest} exists and is not a folder", hint="give a new or empty folder")
-    names = {entry.name for entry in dest.iterdir()}
-    if not names:
-        return
-    ours = {KERNEL_METADATA}
-    try:
-        ours.add(KernelMetadata.read(dest).code_file)
-    except KaggleMagicsError:
-        ours = set()
-    extra = sorted(names - ours) if KERNEL_METADATA in ours else sorted(names)
-    if extra:
-        shown = ", ".join(extra[:3]) + (f" (+{len(extra) - 3} more)" if len(extra) > 3 else "")
-        raise MetadataError(
-            f"--dir {dest} holds files of its own ({shown}): it would be replaced whole",
-            hint="give a new or empty folder, or a kernel folder written by kaggle-magics",
-        )
-
-
-def write_kernel_folder(nb: NotebookNode, meta: KernelMetadata, dest: Path) -> Path:
-    """Write the notebook and its metadata into ``dest`` atomically: built beside it, then renamed into place.
-
-    An existing ``dest`` is replaced only once the new folder is complete, and only if it holds nothing but a
-    kernel folder (see :func:`check_replaceable`)."""
-    dest = Path(dest)
-    check_replaceable(dest)
-    with _staging(dest.parent) as tmp:
-        build = tmp / dest.name
-        build.mkdir()
-        notebook.validate(nb, meta.code_file)
-        (build / meta.code_file).write_text(notebook.dumps(nb), encoding="utf-8")
-        meta.write(build)
-        old = tmp / (dest.name + ".old")
-        if dest.exists():
-            dest.rename(old)
-        build.rename(dest)
-    return dest
-
-
 def _push(
     folder: Path,
     ref: KernelRef,
@@ -208,7 +151,11 @@ def _push(
         return PushResult(ref=ref.id, url=None, folder=folder if keep else None, dry_run=True, notes=notes)
     backend = backend_factory(options.backend)
     result = backend.push_kernel(
-        folder, timeout=options.timeout, accelerator=options.accelerator, no_run=options.no_run
+        folder,
+        timeout=options.timeout,
+        accelerator=options.accelerator,
+        no_run=options.no_run,
+        input_layout=options.input_layout,
     )
     result.folder = folder if keep else None
     result.backend = result.backend or backend.name
@@ -236,7 +183,7 @@ def submit_cell(
     if not nb.cells:
         raise NotebookError("the cell is empty", hint="write the submission code below the %%kaggle_sub line")
     dest = Path(options.dir).expanduser() if options.dir else default_dir(ref)
-    folder = write_kernel_folder(nb, meta, dest)
+    folder = write_kernel_folder(nb, meta, dest, given=bool(options.dir))
     return _push(folder, ref, options, backend_factory, notes, keep=True)
 
 
@@ -249,17 +196,23 @@ def push_path(
 ) -> PushResult:
     """``%kaggle_push PATH``: a kernel folder, or a ``.ipynb`` / percent-format ``.py`` plus the flags' metadata.
 
-    The pushed copy is prepared in a staging folder (or ``--dir``); ``path`` itself is never written to."""
+    A file whose folder holds a kernel-metadata.json naming it (as ``kaggle kernels pull -m`` leaves it) starts
+    from that metadata, the flags override. The pushed copy is prepared in a staging folder (or ``--dir``, or
+    ./kaggle/<slug>/ for a dry run); ``path`` itself is never written to."""
     path = Path(path).expanduser()
     if path.is_dir():
         return _push_folder(path, options, defaults=defaults, backend_factory=backend_factory)
     if not path.exists():
         raise NotebookError(f"{path}: no such file or folder", hint="give a kernel folder, a .ipynb or a .py")
+    beside, notes = metadata_beside(path)
+    if beside is not None:
+        notes = apply_flags(beside, options, defaults, str(path.parent / KERNEL_METADATA)) + notes
+        return _push_kernel(path.parent, path, beside, _push_options(options, defaults), notes, backend_factory)
     options = options.with_defaults(defaults)
     nb = notebook.read_notebook(path)
     ref = kernel_ref(options, defaults, fallback_slug=slugify(path.stem) or None)
-    meta, notes = build_metadata(options, ref, f"{ref.slug}.ipynb")
-    notes = notebook.prepare(nb, str(path)) + notes
+    meta, built_notes = build_metadata(options, ref, f"{ref.slug}.ipynb")
+    notes = notebook.prepare(nb, str(path)) + built_notes + notes
     cell = install_cell(options.deps)
     if cell:
         import nbformat.v4 as v4
@@ -267,14 +220,105 @@ def push_path(
         nb.cells.insert(0, v4.new_code_cell(cell))
     if options.dir or options.dry_run:
         dest = Path(options.dir).expanduser() if options.dir else default_dir(ref)
-        folder = write_kernel_folder(nb, meta, dest)
+        folder = write_kernel_folder(nb, meta, dest, given=bool(options.dir))
         return _push(folder, ref, options, backend_factory, notes, keep=True)
-    with _staging(None) as tmp:
+    with staging(None) as tmp:
         folder = write_kernel_folder(nb, meta, tmp / ref.slug)
         return _push(folder, ref, options, backend_factory, notes, keep=False)
 
 
 _METADATA_FLAGS = ("id", "title", "competition", "attach", "deps", "datasets", "models", "internet", "public")
+
+
+def metadata_beside(path: Path) -> tuple[KernelMetadata | None, list[str]]:
+    """The kernel-metadata.json in ``path``'s folder when its ``code_file`` names ``path`` (a pulled kernel, a
+    repository's kernel folder), read and normalised; else None, with a note when it names another file."""
+    meta_path = path.parent / KERNEL_METADATA
+    if not meta_path.is_file():
+        return None, []
+    try:
+        raw = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        raw = None  # KernelMetadata.read names the problem
+    code_file = raw.get("code_file") if isinstance(raw, dict) else None
+    if isinstance(code_file, str) and code_file and (path.parent / code_file).resolve() != path.resolve():
+        return None, [f"{meta_path} is for {code_file!r}, not {path.name!r}: not used"]
+    meta = KernelMetadata.read(path.parent)
+    if "enable_internet" not in raw:
+        meta.normalised.append(
+            "enable_internet was missing (the official client would default it to true): pushed with false"
+        )
+    return meta, []
+
+
+def apply_flags(
+    meta: KernelMetadata, options: KernelOptions, defaults: config.ProjectDefaults, where: str = KERNEL_METADATA
+) -> list[str]:
+    """The flags given on top of an existing kernel-metadata.json (``where``): scalars override, sources are
+    added. Returns the notes of the resulting metadata (what reading the file normalised first)."""
+    if options.id:
+        ref = kernel_ref(options, defaults)
+        if meta.id_no is not None:
+            meta.normalised.append(f"id_no {meta.id_no} left out: --id {ref.id} names the kernel")
+            meta.id_no = None
+        meta.id = ref.id
+    if options.title is not None:
+        if len(options.title) < 5:
+            raise MetadataError(
+                f"--title {options.title!r} is shorter than 5 characters", hint="Kaggle needs a title of 5 or more"
+            )
+        meta.title = options.title
+    for text in options.competition:
+        competition, note = CompetitionRef.normalise(text)
+        meta.normalised += [note] if note else []
+        meta.competition_sources = list(dict.fromkeys([*meta.competition_sources, competition.slug]))
+    added = {
+        "kernel_sources": [str(KernelRef.parse(s)) for s in [*options.deps, *options.attach]],
+        "dataset_sources": [str(DatasetRef.parse(s)) for s in options.datasets],
+        "model_sources": [str(ModelRef.parse(s, require_version=True)) for s in options.models],
+    }
+    for key, sources in added.items():
+        setattr(meta, key, list(dict.fromkeys([*getattr(meta, key), *sources])))
+    shape = check_accelerator(options.accelerator) if options.accelerator else (DEFAULT_GPU if options.gpu else None)
+    if shape:
+        _set_shape(meta, shape)
+    if options.internet is not None:
+        meta.enable_internet = options.internet
+    if options.public:
+        meta.is_private = False
+    if not meta.id:
+        raise MetadataError(
+            f"{where}: id_no alone does not name the kernel",
+            hint='add "id": "owner/kernel-slug" to the file, or pass --id owner/kernel-slug',
+        )
+    return meta.validate(where)
+
+
+def _set_shape(meta: KernelMetadata, shape: str) -> None:
+    """The machine shape in the metadata too, so a --dry-run folder pushed later by the official client keeps
+    it."""
+    meta.machine_shape = shape
+    meta.enable_gpu = shape.startswith("Nvidia")
+    meta.enable_tpu = shape.startswith("Tpu")
+
+
+def _push_options(options: KernelOptions, defaults: config.ProjectDefaults, *, folder: bool = False) -> KernelOptions:
+    """The push options (not metadata) of ``options``, unset ones from the project defaults (a kernel folder
+    takes its backend only from them: it is pushed as it is)."""
+    if folder:
+        defaults = config.ProjectDefaults(backend=defaults.backend, input_layout=defaults.input_layout)
+    return KernelOptions(
+        accelerator=check_accelerator(options.accelerator) if options.accelerator else (
+            DEFAULT_GPU if options.gpu else None
+        ),
+        deps=list(options.deps),
+        timeout=config.first(options.timeout, defaults.timeout),
+        dry_run=options.dry_run,
+        no_run=options.no_run,
+        backend=config.first(options.backend, defaults.backend),
+        dir=config.first(options.dir, defaults.kernel_dir),
+        input_layout=config.first(options.input_layout, defaults.input_layout),
+    )
 
 
 def _push_folder(
@@ -286,13 +330,15 @@ def _push_folder(
 ) -> PushResult:
     """Push an existing kernel folder: validated, kernelspec and enable_internet made explicit in a copy."""
     given = [name for name in _METADATA_FLAGS if getattr(options, name) not in (None, [], False)]
+    meta_path = folder / KERNEL_METADATA
     if given:
+        code = KernelMetadata.read(folder).code_file if meta_path.is_file() else "NOTEBOOK"
         raise MetadataError(
             f"{folder}: --{given[0]} cannot change an existing kernel folder",
-            hint=f"edit {folder / KERNEL_METADATA}, or push the notebook file itself with these flags",
+            hint=f"edit {meta_path}, or push its code file with the flags ({folder / code}): the folder's "
+            "metadata is kept and the flags override it",
         )
     meta = KernelMetadata.read(folder)
-    meta_path = folder / KERNEL_METADATA
     if not meta.id:
         raise MetadataError(
             f"{meta_path}: id_no alone does not name the kernel",
@@ -310,39 +356,61 @@ def _push_folder(
             f"{meta_path}: code_file {meta.code_file!r} is outside the kernel folder",
             hint="put the notebook or script in the folder and name it relative to it",
         )
-    code = folder / meta.code_file
-    options = KernelOptions(
-        accelerator=options.accelerator or (DEFAULT_GPU if options.gpu else None),
-        timeout=options.timeout,
-        dry_run=options.dry_run,
-        no_run=options.no_run,
-        backend=config.first(options.backend, defaults.backend),
-        dir=options.dir,
-    )
-    if options.accelerator:
-        options.accelerator = check_accelerator(options.accelerator)
-        # Written into the copy too, so a --dry-run folder pushed later by the official client keeps it.
-        meta.machine_shape = options.accelerator
-        meta.enable_gpu = options.accelerator.startswith("Nvidia")
-        meta.enable_tpu = options.accelerator.startswith("Tpu")
+    push = _push_options(options, defaults, folder=True)
+    if push.accelerator:
+        _set_shape(meta, push.accelerator)
+    return _push_kernel(folder, folder / meta.code_file, meta, push, notes, backend_factory)
+
+
+def _push_kernel(
+    source: Path,
+    code: Path,
+    meta: KernelMetadata,
+    options: KernelOptions,
+    notes: list[str],
+    backend_factory: Callable[[str | None], Backend],
+) -> PushResult:
+    """Stage ``meta`` and its ``code`` file as a kernel folder (a notebook made ready; ``--deps`` install cell
+    first), then push it; ``source`` is the user's folder, never written to. ``--dir`` keeps the folder, and
+    so does a dry run (at ./kaggle/<slug>/ unless --dir)."""
     ref = meta.ref
-    with _staging(None) as tmp:
-        stage = tmp / folder.name
-        (stage / meta.code_file).parent.mkdir(parents=True)  # code_file may name a subfolder
+    with staging(None) as tmp:
+        stage = tmp / ref.slug
+        stage.mkdir()
         if meta.kernel_type == "notebook":
             nb = notebook.read_notebook(code)
             notes = notebook.prepare(nb, str(code)) + notes
+            cell = install_cell(options.deps)
+            if cell:
+                import nbformat.v4 as v4
+
+                nb.cells.insert(0, v4.new_code_cell(cell))
+            if PurePath(meta.code_file).suffix != ".ipynb":
+                meta.code_file = str(PurePath(meta.code_file).with_suffix(".ipynb"))
+                notes.append(f"code_file {code.name!r} is a notebook kernel's: pushed as {meta.code_file!r}")
+            (stage / meta.code_file).parent.mkdir(parents=True, exist_ok=True)  # code_file may name a subfolder
             write_text_atomic(stage / meta.code_file, notebook.dumps(nb))
         else:
+            if options.deps:
+                raise MetadataError(
+                    f"--deps needs a notebook kernel, and {code.name} is a script kernel",
+                    hint="install the bundle in the script yourself, or make the kernel a notebook",
+                )
+            (stage / meta.code_file).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(code, stage / meta.code_file)
         meta.write(stage)
-        if options.dir:
-            dest = Path(options.dir).expanduser()
-            if dest.resolve() == folder.resolve():
+        dest = Path(options.dir).expanduser() if options.dir else (default_dir(ref) if options.dry_run else None)
+        if dest is None:
+            return _push(stage, ref, options, backend_factory, notes, keep=False)
+        if dest.resolve() == source.resolve():
+            if options.dir:
                 raise MetadataError(f"--dir {dest} is the folder being pushed", hint="choose another --dir")
-            check_replaceable(dest)
-            if dest.exists():
-                shutil.rmtree(dest)
-            shutil.copytree(stage, dest)
-            return _push(dest, ref, options, backend_factory, notes, keep=True)
-        return _push(stage, ref, options, backend_factory, notes, keep=False)
+            if not same_files(stage, source):
+                raise MetadataError(
+                    f"the dry run would rewrite {dest}, the folder being pushed (its default place)",
+                    hint="pass --dir OTHER-FOLDER to write the prepared copy elsewhere",
+                )
+            notes = [*notes, f"{dest} is already what would be pushed: left as it is"]
+        else:
+            place(stage, dest, given=bool(options.dir))
+        return _push(dest, ref, options, backend_factory, notes, keep=True)

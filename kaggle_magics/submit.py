@@ -16,7 +16,7 @@ from typing import Any
 
 from . import timing
 from .backends.base import Backend
-from .errors import BackendError, InvalidRef, KaggleMagicsError, NotFound, PermissionDenied
+from .errors import BackendError, InvalidRef, KaggleMagicsError, MaybeApplied, NotFound, PermissionDenied
 from .explain import reword
 from .handles import CompetitionRef, KernelRef
 from .progress import make_display
@@ -208,7 +208,10 @@ def _not_found(backend: Backend, comp: CompetitionRef, kref: KernelRef | None, e
 def _maybe_sent(
     backend: Backend, comp: CompetitionRef, left_before: int | None, exc: BackendError
 ) -> BackendError:
-    """An error after the request may have left: say whether the submission count moved; never resubmit."""
+    """An error after the request may have left: say whether the submission count moved; never resubmit.
+
+    An unchanged count means the submission failed only when the backend says so; when it could not check
+    (:class:`MaybeApplied`), the count proves nothing: Kaggle may not have counted the submission yet."""
     page = f"{comp.url}/submissions"
     try:
         left_after = backend.submissions_left(comp)
@@ -222,11 +225,18 @@ def _maybe_sent(
             f" went from {left_before} to {left_after})",
             hint=f"do not submit again: look at {page}",
         )
-    if left_before is not None and left_after is not None:
+    if left_before is not None and left_after is not None and not isinstance(exc, MaybeApplied):
         return reword(
             exc,
             f"the submission to {comp.slug!r} failed (submissions left unchanged at {left_after})",
             hint=f"check {page}, then submit again",
+        )
+    if left_before is not None and left_after is not None:  # the count may lag behind what was made
+        return reword(
+            exc,
+            f"the submission to {comp.slug!r} may have gone through: its answer was lost and it could not be"
+            f" checked (submissions left still read {left_after}, which Kaggle may not have updated yet)",
+            hint=f"look at {page} before submitting again (a second submission counts against today's limit)",
         )
     return reword(
         exc,

@@ -164,19 +164,33 @@ def dataset(ns: argparse.Namespace, ctx: Context) -> Any:
 
     ref = DatasetRef.parse(ns.id, default_owner=ctx.owner())
     return upload_dataset(
-        ctx.backend(ns.backend), ns.folder, ref, message=ns.message, title=ns.title, public=ns.public, force=ns.force
+        ctx.backend(ns.backend),
+        ns.folder,
+        ref,
+        message=ns.message,
+        title=ns.title,
+        public=ns.public,
+        force=ns.force,
+        layout=ctx.defaults.input_layout,
     )
 
 
 def model(ns: argparse.Namespace, ctx: Context) -> Any:
     from .models import upload_model
 
-    return upload_model(ctx.backend(ns.backend), ns.folder, ns.handle, notes=ns.notes)
+    return upload_model(
+        ctx.backend(ns.backend), ns.folder, ns.handle, notes=ns.notes, layout=ctx.defaults.input_layout
+    )
 
 
 # -- the embedded local Kaggle -----------------------------------------------------------------------
 def rehearse(ns: argparse.Namespace, ctx: Context) -> Any:
+    from .local.rehearse import log_lines
     from .local.rehearse import rehearse as run_rehearse
+
+    def show(entry: dict[str, Any]) -> None:
+        for line in log_lines(entry):
+            ctx.echo(line)
 
     store = config.first(ns.store, ctx.defaults.store)
     return run_rehearse(
@@ -185,10 +199,15 @@ def rehearse(ns: argparse.Namespace, ctx: Context) -> Any:
         timeout=ns.timeout,
         internet=ns.internet,
         on_cell=lambda cell: ctx.echo(str(cell)),
+        on_output=None if ns.quiet else show,
         kernel_sources=ns.attach,
         dataset_sources=ns.datasets,
         competition_sources=ns.competition,
         model_sources=ns.models,
+        input_layout=config.first(ns.input_layout, ctx.defaults.input_layout),
+        accelerator=ns.accelerator,
+        memory_gb=ns.memory,
+        hidden_test=ns.hidden_test,
     )
 
 
@@ -197,7 +216,12 @@ def local_competition_add(ns: argparse.Namespace, ctx: Context) -> Any:
 
     store = config.first(ns.store, ctx.defaults.store)
     return add_competition(
-        ns.slug, ns.data_dir, Path(store).expanduser() if store else None, title=ns.title, copy=not ns.link
+        ns.slug,
+        ns.data_dir,
+        Path(store).expanduser() if store else None,
+        title=ns.title,
+        copy=not ns.link,
+        layout=ctx.defaults.input_layout,
     )
 
 
@@ -207,11 +231,15 @@ def local_competition_list(ns: argparse.Namespace, ctx: Context) -> Any:
 
     store = config.first(ns.store, ctx.defaults.store)
     root = Path(store).expanduser() if store else None
-    return LocalCompetitions(store=Store(root).root, competitions=list_competitions(root))
+    return LocalCompetitions(
+        store=Store(root).root, competitions=list_competitions(root, layout=ctx.defaults.input_layout)
+    )
 
 
 def demo(ns: argparse.Namespace, ctx: Context) -> Any:
     from .demo import demo as run_demo
 
     store = config.first(ns.store, ctx.defaults.store)
-    return run_demo(store=Path(store).expanduser() if store else None, echo=ctx.echo)
+    return run_demo(
+        store=Path(store).expanduser() if store else None, echo=ctx.echo, layout=ctx.defaults.input_layout
+    )

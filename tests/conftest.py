@@ -19,6 +19,14 @@ pytest_plugins: list[str] = [
 
 _LEAKY_PREFIXES = ("KAGGLE_", "KAGGLEHUB_", "PIP_", "UV_")
 
+# Property tests (tests/test_properties.py): no deadline on a loaded 2-core machine, no example database left
+# in the work tree; in CI the same examples every run, so a red run can be run again and seen again.
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("dev", deadline=None, database=None)
+_hypothesis_settings.register_profile("ci", deadline=None, database=None, derandomize=True, print_blob=True)
+_hypothesis_settings.load_profile("ci" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "dev")
+
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -8,18 +8,27 @@ The index folder holds what a real index would for these packages:
 - ``kmt-cext`` 1.0: an sdist only, with a C extension
 - ``kmt-gamma`` 1.0 and 2.0: pure wheels, depend on ``kmt-delta`` 1.0 (pure wheel)
 - ``kmt-mac`` 1.0: one wheel, tagged ``cp312-cp312-macosx_11_0_arm64`` only
+- ``kmt-old`` 0.1: a wheel for CPython 3.6 only and an sdist whose metadata does not parse (``pytz
+  (>=2011k)``, as pandas 0.23.3's for Python 3.12); 1.0: a pure wheel
 - ``kmt-big`` 1.0: pure wheel holding 600 kB of random data
 - setuptools and packaging wheels (repacked from this interpreter), for isolated builds and resolutions
 
-plus ``kmt-local`` (a folder required by path) and ``kmt-vcs`` (a git repository) outside the index.
+plus ``kmt-local`` (a folder required by path) outside the index, and ``kmt-vcs`` (a git repository, the
+``vcs_repo`` fixture: it needs git).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import io
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tarfile
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +48,6 @@ class PackageIndex:
 
     links: Path  # find-links folder
     local: Path  # kmt-local's folder (required by path)
-    vcs: Path  # kmt-vcs's git repository
     uv_cache: Path
     xdg_cache: Path  # the user cache folder (repacked tool wheels), shared by the session's tests
 
@@ -68,6 +76,51 @@ def _build(uv: str, source: Path, out: Path, cache: Path, *, sdist: bool, wheel:
          "--out-dir", str(out), "--cache-dir", str(cache), str(source)],
         check=True, env=_clean_env(),
     )  # fmt: skip
+
+
+def _requires(wheel: Path, out: Path, requirement: str) -> None:
+    """A copy of ``wheel`` whose METADATA also says ``Requires-Dist: requirement`` (RECORD updated)."""
+    with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        names = src.namelist()
+        metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
+        text = re.sub(r"^(Version: .*)$", rf"\1\nRequires-Dist: {requirement}", src.read(metadata).decode(),
+                      count=1, flags=re.MULTILINE)  # fmt: skip
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        for name in names:
+            data = src.read(name)
+            if name == metadata:
+                data = text.encode()
+            elif name.endswith(".dist-info/RECORD"):
+                lines = [f"{metadata},sha256={digest},{len(text.encode())}" if line.startswith(metadata + ",")
+                         else line for line in data.decode().splitlines()]  # fmt: skip
+                data = ("\n".join(lines) + "\n").encode()
+            dst.writestr(name, data)
+    wheel.unlink()
+
+
+def _old_package(uv: str, source: Path, root: Path, links: Path, cache: Path) -> None:
+    """kmt-old 1.0 (a pure wheel) and 0.1 (a cp36 wheel and an sdist with metadata uv cannot parse)."""
+    for version in ("0.1", "1.0"):
+        tree = root / f"old-{version}"
+        shutil.copytree(source, tree)
+        for path in (tree / "pyproject.toml", tree / "kmt_old" / "__init__.py"):
+            path.write_text(path.read_text().replace("@VERSION@", version))
+        out = links if version == "1.0" else root / "old-wheel"
+        _build(uv, tree, out, cache, sdist=False, wheel=True)
+    subprocess.run(
+        [sys.executable, "-m", "wheel", "tags", "--remove", "--python-tag", "cp36", "--abi-tag", "cp36m",
+         "--platform-tag", "manylinux1_x86_64", str(next((root / "old-wheel").glob("*.whl")))],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    for wheel in (root / "old-wheel").glob("*.whl"):
+        _requires(wheel, links / wheel.name, "pytz (>=2011k)")  # a requirement old tools wrote, not PEP 508
+    pkg_info = "Metadata-Version: 2.1\nName: kmt-old\nVersion: 0.1\nRequires-Dist: pytz (>=2011k)\n"
+    with tarfile.open(links / "kmt_old-0.1.tar.gz", "w:gz") as sdist:
+        for name, text in (("PKG-INFO", pkg_info), ("setup.py", "raise SystemExit('no build here')\n")):
+            data = text.encode()
+            info = tarfile.TarInfo(f"kmt_old-0.1/{name}")
+            info.size = len(data)
+            sdist.addfile(info, io.BytesIO(data))
 
 
 @pytest.fixture(scope="session")
@@ -103,22 +156,22 @@ def bundle_index(tmp_path_factory: pytest.TempPathFactory) -> PackageIndex:
     )  # fmt: skip
     for wheel in mac.glob("*.whl"):
         shutil.move(wheel, links / wheel.name)
-    vcs = root / "kmt-vcs-repo"
-    shutil.copytree(work / "kmt_vcs", vcs)
-    git = [
-        "git",
-        "-c",
-        "user.email=test@example.com",
-        "-c",
-        "user.name=test",
-        "-c",
-        "init.defaultBranch=main",
-    ]
+    _old_package(uv, work / "kmt_old", root, links, cache)
+    return PackageIndex(
+        links=links, local=work / "kmt_local", uv_cache=cache, xdg_cache=root / "xdg-cache"
+    )
+
+
+@pytest.fixture(scope="session")
+def vcs_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """kmt-vcs 0.7 committed in a git repository (for ``name @ git+file://...`` requirements)."""
+    require("git")
+    vcs = tmp_path_factory.mktemp("vcs") / "kmt-vcs-repo"
+    shutil.copytree(PACKAGES / "kmt_vcs", vcs, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    git = ["git", "-c", "user.email=test@example.com", "-c", "user.name=test", "-c", "init.defaultBranch=main"]
     for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "kmt-vcs 0.7"]):
         subprocess.run([*git, *args], cwd=vcs, check=True, capture_output=True)
-    return PackageIndex(
-        links=links, local=work / "kmt_local", vcs=vcs, uv_cache=cache, xdg_cache=root / "xdg-cache"
-    )
+    return vcs
 
 
 @pytest.fixture

@@ -9,9 +9,10 @@ JSON ``{code, message}``, enums travel as names, default values are omitted.
 
 Upload and download URLs handed out by the server point back at it (``/upload/<token>``, ``/download/...``),
 with Google-Cloud-Storage-style resumable uploads (``Content-Range: bytes */N`` asks for progress; 308 means
-incomplete). Every request is recorded (without secrets) and faults can be injected per RPC: an HTTP status
-(429 with Retry-After, 500, 503), a dropped connection before or after the call took effect, a canned answer,
-a truncated upload.
+incomplete). Every request is recorded (without secrets, with the fault it met) and faults can be injected per RPC: an
+HTTP status (429 with Retry-After, 500, 503) before or after the call took effect, a dropped connection before
+or after it took effect (an answer lost), a canned answer, a truncated upload; each after letting a number of
+calls through, so that a later call (the check after a write) can be the one that fails.
 
 It is a test double of a remote service, built on the standard library's ``ThreadingHTTPServer``.
 """
@@ -66,6 +67,7 @@ class Recorded:
     user: str | None = None
     status: int | None = None  # the answer's status; None when the connection was dropped
     at: float = field(default_factory=time.monotonic)
+    fault: str | None = None  # the fault injected into this request (Fault.label), if any
 
 
 @dataclass
@@ -77,6 +79,14 @@ class Fault:
     message: str | None = None
     body: Any = None
     keep: int = 0
+    skip: int = 0  # calls let through before the fault applies
+    acted: bool = False  # status faults: the call takes effect first, then the error is the answer
+
+    @property
+    def label(self) -> str:
+        if self.kind == "status":
+            return f"{self.status}{' after acting' if self.acted else ''}"
+        return {"drop": "dropped", "drop_after": "dropped after acting"}.get(self.kind, self.kind)
 
 
 # -- state ---------------------------------------------------------------------------------------------------
@@ -999,13 +1009,23 @@ class KaggleServer:
         times: int = 1,
         retry_after: float | str | None = None,
         message: str | None = None,
+        skip: int = 0,
+        acted: bool = False,
     ) -> None:
-        """Answer the next ``times`` calls of ``name`` with HTTP ``status`` (and Retry-After when given)."""
-        self._add_fault(name, Fault("status", times, status=status, retry_after=retry_after, message=message))
+        """Answer the next ``times`` calls of ``name`` with HTTP ``status`` (and Retry-After when given), after
+        letting ``skip`` calls through; with ``acted=True`` each call takes effect first (a gateway's error
+        after the service did the work)."""
+        self._add_fault(
+            name,
+            Fault(
+                "status", times, status=status, retry_after=retry_after, message=message, skip=skip, acted=acted
+            ),
+        )
 
-    def drop(self, name: str, *, times: int = 1, after: bool = False) -> None:
-        """Close the connection without an answer; with ``after=True`` the call takes effect first."""
-        self._add_fault(name, Fault("drop_after" if after else "drop", times))
+    def drop(self, name: str, *, times: int = 1, after: bool = False, skip: int = 0) -> None:
+        """Close the connection without an answer (after letting ``skip`` calls through); with
+        ``after=True`` the call takes effect first: its answer is lost."""
+        self._add_fault(name, Fault("drop_after" if after else "drop", times, skip=skip))
 
     def respond(self, name: str, body: Any, *, status: int = 200, times: int = 1) -> None:
         """Answer the next ``times`` calls of ``name`` with this JSON instead of running them."""
@@ -1026,6 +1046,9 @@ class KaggleServer:
             if not queue:
                 return None
             fault = queue[0]
+            if fault.skip > 0:
+                fault.skip -= 1
+                return None
             fault.times -= 1
             if fault.times <= 0:
                 queue.pop(0)
@@ -1071,10 +1094,11 @@ class KaggleServer:
             self.requests.append(record)
 
         fault = self._take_fault(name)
+        record.fault = fault.label if fault is not None else None
         if fault is not None and fault.kind == "drop":
             h.close_connection = True
             return
-        if fault is not None and fault.kind == "status":
+        if fault is not None and fault.kind == "status" and not fault.acted:
             extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
             record.status = fault.status
             h.answer(
@@ -1099,6 +1123,9 @@ class KaggleServer:
             return
         if fault is not None and fault.kind == "partial":
             status, payload, extra = fault.status, {"code": fault.status, "message": "Upload interrupted"}, {}
+        if fault is not None and fault.kind == "status":  # acted: the work is done, the answer an error
+            status, payload = fault.status, {"code": fault.status, "message": fault.message or "Injected"}
+            extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
         record.status = status
         h.answer(status, payload, extra)
 

@@ -40,6 +40,12 @@ def _sandbox(mode: str) -> Callable[[], bool]:
     return check
 
 
+def _unshare_view() -> bool:
+    from kaggle_magics.local import sandbox
+
+    return sandbox.probe("unshare") and sandbox.unshare_view_problem() is None
+
+
 @functools.cache
 def python312() -> str | None:
     """A CPython 3.12 on this machine, if any (Kaggle's Python, for the real thing)."""
@@ -62,9 +68,14 @@ NEEDS: dict[str, tuple[Callable[[], bool], str]] = {
         "bubblewrap with unprivileged user namespaces (Debian/Ubuntu: apt-get install bubblewrap)",
     ),
     "unshare": (_unshare, "util-linux unshare with unprivileged user namespaces (unshare -rn true must work)"),
+    "unshare-view": (
+        _unshare_view,
+        "util-linux unshare able to lay out /kaggle (user, mount and pid namespaces; mounts and pivot_root in them)",
+    ),
     "chromium": (CHROMIUM.exists, f"{CHROMIUM} (Debian: apt-get install chromium)"),
     "python3.12": (lambda: python312() is not None, "a CPython 3.12 interpreter (python3.12 on PATH or in pyenv)"),
     "writable-run": (lambda: os.access("/run", os.W_OK), "a writable /run to put a host socket in"),
+    "git": (lambda: shutil.which("git") is not None, "git, for git requirements (Debian: apt-get install git)"),
 }
 
 

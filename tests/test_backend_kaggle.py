@@ -18,6 +18,7 @@ from kaggle_magics.backends.kaggle import KaggleBackend, parse_log
 from kaggle_magics.errors import (
     BackendError,
     CredentialsError,
+    MaybeApplied,
     MetadataError,
     NotFound,
     PermissionDenied,
@@ -204,10 +205,33 @@ def test_dropped_push_that_did_not_land_is_tried_again(kaggle_server, kaggle_bac
 def test_push_that_cannot_be_checked_is_not_repeated(kaggle_server, kaggle_backend, tmp_path):
     kaggle_server.fail("GetKernel", 500, times=4)  # the version before the push stays unknown
     kaggle_server.drop("SaveKernel", after=True)
-    with pytest.raises(BackendError, match="may have reached Kaggle; it was not repeated") as info:
+    with pytest.raises(MaybeApplied) as info:
         kaggle_backend.push_kernel(kernel_folder(tmp_path))
-    assert f"https://www.kaggle.com/code/{REF}" in info.value.hint
+    assert info.value.message == (
+        f"the push of {REF} failed on the way back: it may have been pushed as a new version; "
+        f"check https://www.kaggle.com/code/{REF} before pushing again"
+    )
     assert len(kaggle_server.calls("SaveKernel")) == 1
+
+
+def test_push_whose_answer_is_lost_while_the_check_fails_is_not_sent_again(
+    kaggle_server, kaggle_backend, tmp_path
+):
+    """Kaggle saved version 2 but the answer was lost, and every GetKernel after it fails: the push must
+    not be sent again (that made a second version and a second run, and exit 0)."""
+    kaggle_backend.push_kernel(kernel_folder(tmp_path / "first"))
+    kaggle_server.drop("SaveKernel", after=True)
+    kaggle_server.fail("GetKernel", 503, times=10, skip=1)  # the check before the push answers; those after fail
+    with pytest.raises(MaybeApplied) as info:
+        kaggle_backend.push_kernel(kernel_folder(tmp_path / "second"))
+    assert info.value.message == (
+        f"the push of {REF} failed on the way back: it may have been pushed as version 2; "
+        f"check https://www.kaggle.com/code/{REF} before pushing again"
+    )
+    assert info.value.exit_code == 1
+    assert len(kaggle_server.calls("SaveKernel")) == 2  # the first push and this one, once
+    assert [v.number for v in kaggle_server.kernel(REF).versions] == [1, 2]
+    assert [c.fault for c in kaggle_server.calls("GetKernel")] == [None, None, *["503"] * 4]
 
 
 # -- status, log, output -------------------------------------------------------------------------------------
@@ -614,7 +638,7 @@ def test_model_upload_creates_then_adds_a_version(kaggle_server, kaggle_backend,
 
     assert (first.handle, first.version) == ("kmtester/km-model/pyTorch/exp-001", 1)
     assert first.model_source == "kmtester/km-model/pyTorch/exp-001/1"
-    assert first.input_path == "/kaggle/input/km-model/pytorch/exp-001/1"
+    assert first.input_path == "/kaggle/input/models/kmtester/km-model/pytorch/exp-001/1"
     instance = kaggle_server.model("kmtester/km-model").instances[("MODEL_FRAMEWORK_PY_TORCH", "exp-001")]
     assert instance.versions[0].files == {"fold0/model.pt": b"\x00weights-0", "config.json": b"{}"}
 

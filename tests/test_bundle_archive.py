@@ -112,9 +112,8 @@ def test_members_escaping_the_folder_are_rejected_before_anything_is_written(
     dest = tmp_path / "a" / "b" / "dest"
     with pytest.raises(BundleError, match="would land outside the folder"):
         unpack_archive(archive, dest, stamp="s")
-    assert not dest.exists(), "nothing may be written"
+    assert not (tmp_path / "a").exists(), "nothing may be written, not even the folders above"
     assert not list(tmp_path.rglob("escaped.txt"))
-    assert [p.name for p in (tmp_path / "a" / "b").iterdir()] == [], "no temp folder left behind"
 
 
 def test_a_file_that_is_not_an_archive_is_refused(tmp_path: Path) -> None:
@@ -123,3 +122,143 @@ def test_a_file_that_is_not_an_archive_is_refused(tmp_path: Path) -> None:
     with pytest.raises(BundleError, match="not a readable archive"):
         unpack_archive(bogus, tmp_path / "dest")
     assert not (tmp_path / "dest").exists()
+
+
+# -- the whole tree, whatever the member order -------------------------------------------------------------
+DEEP = "/".join(f"d{i}" for i in range(1, 13))  # d1/d2/.../d12
+
+
+def _link(name: str, target: str) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = tarfile.SYMTYPE, target
+    return info
+
+
+def _folder(name: str) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.mode = tarfile.DIRTYPE, 0o755
+    return info
+
+
+def _archive(path: Path, members: list[tuple[tarfile.TarInfo, bytes | None]]) -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        for info, data in members:
+            if data is not None:
+                info.size = len(data)
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return path
+
+
+def _file(name: str, data: bytes = b"x") -> tuple[tarfile.TarInfo, bytes]:
+    return tarfile.TarInfo(name), data
+
+
+def _smuggler(path: Path, *, link_first: bool) -> Path:
+    """The link ``l -> d1/.../d12/s/../..`` and ``d1/.../d12/s -> ../..`` (12 times): read as text, ``l``
+    stays inside; once ``s`` exists, ``l`` is two levels above the folder."""
+    outer = (_link("l", f"{DEEP}/s/../.."), None)
+    folders = [(_folder("/".join(DEEP.split("/")[: i + 1])), None) for i in range(12)]
+    inner = (_link(f"{DEEP}/s", "/".join([".."] * 12)), None)
+    return _archive(path, [outer, *folders, inner] if link_first else [*folders, inner, outer])
+
+
+@pytest.mark.parametrize("link_first", [True, False], ids=["link-before-folders", "link-last"])
+def test_a_link_that_leads_out_through_a_later_link_is_refused(tmp_path: Path, link_first: bool) -> None:
+    archive = _smuggler(tmp_path / f"smuggle{ARCHIVE_SUFFIX}", link_first=link_first)
+    dest = tmp_path / "a" / "b" / "dest"
+    with pytest.raises(BundleError, match=r"member 'l' would land outside the folder") as info:
+        unpack_archive(archive, dest, stamp="s")
+    assert "nothing was unpacked" in (info.value.hint or "")
+    assert not dest.exists() and not (tmp_path / "a" / "b").exists(), "nothing may be written"
+
+
+@pytest.mark.parametrize(
+    ("members", "why"),
+    [
+        ([_link("a", "b/.."), _link("b", "..")], "would land outside"),  # out through another link
+        ([_link("a", "b"), _link("b", "c"), _link("c", "../x")], "would land outside"),  # a chain
+        ([_link("loop", "loop2"), _link("loop2", "loop"), _link("x", "loop/..")], "loop"),
+        ([_link("s", "."), _file("s/inner.txt")], "beneath the symlink 's'"),  # writes through a link
+        ([_file("f"), _file("f/inner.txt")], "beneath the file 'f'"),
+        ([_file("twice.txt"), _file("twice.txt", b"again")], "listed twice"),
+        ([_file(".kaggle-magics-archive", b"stamp")], "marker"),
+        ([_link(".", "..")], "stands for the folder itself"),
+        ([_file("./a/../../x")], "would land outside"),
+    ],
+    ids=["via-link", "chain", "loop", "under-link", "under-file", "duplicate", "marker", "root-link", "dotdot"],
+)
+def test_trees_that_could_escape_or_clobber_are_refused(tmp_path: Path, members: list, why: str) -> None:
+    archive = _archive(tmp_path / f"evil{ARCHIVE_SUFFIX}", [m if isinstance(m, tuple) else (m, None) for m in members])
+    dest = tmp_path / "out" / "dest"
+    with pytest.raises(BundleError, match=why):
+        unpack_archive(archive, dest)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("kind", [tarfile.CHRTYPE, tarfile.BLKTYPE, tarfile.FIFOTYPE])
+def test_devices_and_fifos_are_refused(tmp_path: Path, kind: bytes) -> None:
+    special = tarfile.TarInfo("dev")
+    special.type = kind
+    archive = _archive(tmp_path / f"dev{ARCHIVE_SUFFIX}", [_file("ok.txt"), (special, None)])
+    with pytest.raises(BundleError, match="device, a fifo"):
+        unpack_archive(archive, tmp_path / "out" / "dest")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_hard_link_to_a_file_listed_later_is_refused(tmp_path: Path) -> None:
+    hard = tarfile.TarInfo("hard")
+    hard.type, hard.linkname = tarfile.LNKTYPE, "later.txt"
+    archive = _archive(tmp_path / f"hard{ARCHIVE_SUFFIX}", [(hard, None), _file("later.txt")])
+    with pytest.raises(BundleError, match=r"hard link .later\.txt. names no file listed before"):
+        unpack_archive(archive, tmp_path / "out" / "dest")
+
+
+def test_links_through_links_that_stay_inside_are_kept(tmp_path: Path) -> None:
+    hard = tarfile.TarInfo("lib/hard.txt")
+    hard.type, hard.linkname = tarfile.LNKTYPE, "lib/deep/data.txt"
+    archive = _archive(
+        tmp_path / f"fine{ARCHIVE_SUFFIX}",
+        [
+            (_link("via", "current/deep/data.txt"), None),  # listed before what it passes through
+            (_link("up", "current/deep/../.."), None),  # lib/deep/../.. is the folder itself
+            (_folder("lib/deep"), None),
+            _file("lib/deep/data.txt", b"payload"),
+            (hard, None),
+            (_link("current", "lib"), None),
+        ],
+    )
+    dest = tmp_path / "out" / "dest"
+    assert unpack_archive(archive, dest, stamp="1")
+    assert (dest / "via").read_bytes() == b"payload" and (dest / "lib" / "hard.txt").read_bytes() == b"payload"
+    assert (dest / "up").resolve() == dest.resolve()
+
+
+def test_a_folder_that_was_not_unpacked_by_us_is_never_replaced(tmp_path: Path) -> None:
+    archive = pack_dir(make_tool_folder(tmp_path), tmp_path)
+    mine = tmp_path / "dirs" / "solver"
+    mine.mkdir(parents=True)
+    (mine / "my-notes.txt").write_text("keep me")
+    with pytest.raises(BundleError, match="was not unpacked from a bundle: it is left alone"):
+        unpack_archive(archive, mine, stamp="abc")
+    assert (mine / "my-notes.txt").read_text() == "keep me"
+    assert [p.name for p in mine.parent.iterdir()] == ["solver"], "no temp folder left behind"
+
+
+@pytest.mark.parametrize("name", ["..", "", "."])
+def test_a_destination_that_is_not_a_plain_name_is_refused(tmp_path: Path, name: str) -> None:
+    archive = pack_dir(make_tool_folder(tmp_path), tmp_path)
+    keep = tmp_path / "dirs" / "other"
+    keep.mkdir(parents=True)
+    (keep / "data.txt").write_text("keep me")
+    with pytest.raises(BundleError, match="not"):
+        unpack_archive(archive, Path(f"{tmp_path / 'dirs'}/{name}"), stamp="abc")
+    assert (keep / "data.txt").read_text() == "keep me"
+
+
+def test_pack_refuses_a_link_that_leads_out_through_another_link(tmp_path: Path) -> None:
+    folder = tmp_path / "deep" / "tool"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "up").symlink_to("..")  # the folder itself: fine alone
+    (folder / "out").symlink_to("sub/up/..")  # read as text: the folder; resolved: its parent
+    with pytest.raises(BundleError, match=r"out is a symlink to sub/up/\.\., outside"):
+        pack_dir(folder, tmp_path)

@@ -23,6 +23,7 @@ from kaggle_magics.bundle import (
 from kaggle_magics.bundle._util import sha256_file
 from kaggle_magics.bundle.archive import unpacked_by_kaggle
 from kaggle_magics.bundle.wheels import WheelName
+from kaggle_magics.cli import main
 from kaggle_magics.errors import BundleError
 
 from .fixtures_bundle import PackageIndex
@@ -198,10 +199,10 @@ def test_compiled_sdist_for_a_foreign_target_says_freeze_inside_kaggle(
 
 
 def test_direct_references_are_built_and_the_source_is_untouched(
-    bundle_env: PackageIndex, tmp_path: Path
+    bundle_env: PackageIndex, vcs_repo: Path, tmp_path: Path
 ) -> None:
     before = sorted(p.name for p in bundle_env.local.rglob("*"))
-    vcs = f"kmt-vcs @ git+file://{bundle_env.vcs}"
+    vcs = f"kmt-vcs @ git+file://{vcs_repo}"
     sdist = bundle_env.links / "kmt_beta-1.0.tar.gz"
     archive = f"kmt-beta @ {sdist.as_uri()}"
     result = freeze(
@@ -213,7 +214,7 @@ def test_direct_references_are_built_and_the_source_is_untouched(
     assert all(f.filename.endswith(".whl") for f in manifest.of_kind("wheel"))
     built = {b["project"]: b["source"] for b in manifest.built_from_source}
     assert built["kmt-local"] == f"directory {bundle_env.local}"
-    assert built["kmt-vcs"].startswith(f"git+file://{bundle_env.vcs}@")
+    assert built["kmt-vcs"].startswith(f"git+file://{vcs_repo}@")
     assert built["kmt-beta"] == f"archive {sdist}"
     assert sorted(manifest.install_requirements) == ["kmt-beta==1.0", "kmt-local==0.3", "kmt-vcs==0.7"]
     assert sorted(p.name for p in bundle_env.local.rglob("*")) == before, (
@@ -287,6 +288,26 @@ def test_bad_requirements_fail_cleanly(
     assert "\n" not in info.value.message, "one line"
     assert info.value.hint
     assert not (tmp_path / "deps").exists() and leftovers(tmp_path) == []
+
+
+def test_a_pin_with_no_wheel_for_the_target_says_so(bundle_env: PackageIndex, tmp_path: Path, capsys) -> None:
+    """kmt-old==0.1 has a wheel for CPython 3.6 only and an sdist uv cannot read (as pandas==0.23.3 for
+    Python 3.12): the cause is named, not the resolver's words about the sdist's metadata, and exit 2."""
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text("kmt-delta\nkmt-old==0.1  # an old pin\n")
+    with pytest.raises(BundleError) as info:
+        freeze(requirement_files=[reqs], dest=tmp_path / "deps", **bundle_env.freeze_kwargs())
+    assert info.value.message == "kmt-old==0.1 has no wheel for CPython 3.12, manylinux_2_35_x86_64"
+    assert info.value.hint == (
+        "kmt-old 1.0 is the first version with a wheel for CPython 3.12, manylinux_2_35_x86_64: require that or later"
+    )
+    assert info.value.exit_code == 2
+    assert not (tmp_path / "deps").exists() and leftovers(tmp_path) == []
+    argv = ["freeze", "-r", str(reqs), "--dest", str(tmp_path / "deps"), "--no-index", "--find-links",
+            str(bundle_env.links)]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"error: {info.value.message}", f"hint: {info.value.hint}"]
 
 
 def test_missing_find_links_folder_is_named(tmp_path: Path) -> None:

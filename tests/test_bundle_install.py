@@ -17,6 +17,7 @@ import pytest
 
 from kaggle_magics.bundle import MANIFEST_NAME, freeze, install, install_cell_source, read_manifest
 from kaggle_magics.bundle.install_main import main as install_main
+from kaggle_magics.bundle.installing import locate_bundles
 from kaggle_magics.errors import BundleError
 
 from .fixtures_bundle import PackageIndex, copy_bundle, installed_in, offline
@@ -233,6 +234,21 @@ def test_owner_slug_is_found_wherever_kaggle_put_it(alpha_bundle: Path, tmp_path
     result = install(["me/cmi-deps"], python=python, input_root=root, progress=False)
     assert result.bundles == [str(root / "notebooks" / "me" / "cmi-deps" / "output" / "kaggle_deps")]
     assert installed_in(python, "kmt-alpha") == "1.0"
+
+
+def test_first_cell_finds_bundles_in_todays_nested_layout(alpha_bundle: Path, tmp_path: Path, make_venv) -> None:
+    """A bundle attached as a model version sits 7 folders deep; a dataset's under datasets/<owner>/<slug>."""
+    root = tmp_path / "input"
+    deep = root / "models" / "me" / "cmi-deps" / "other" / "v1" / "3" / "kaggle_deps"
+    copy_bundle(alpha_bundle, deep)
+    (root / "competitions" / "cmi").mkdir(parents=True)
+    python = make_venv()
+    result = run_cell(python, root)  # no sources: every bundle under the input root
+    assert result.returncode == 0, result.stderr
+    assert "bundle installed: 2 packages" in result.stdout and str(deep) in result.stdout
+    assert installed_in(python, "kmt-alpha") == "1.0"
+    dataset = copy_bundle(alpha_bundle, root / "datasets" / "me" / "cmi-codes" / "kaggle_deps")
+    assert [m.folder for m in locate_bundles(["me/cmi-codes"], root)] == [dataset]
 
 
 def test_only_the_named_requirements(alpha_bundle: Path, make_venv) -> None:

@@ -30,7 +30,7 @@ def test_errors_are_one_line_with_a_hint_and_an_exit_code(tmp_path: Path, monkey
     assert main(["push", str(folder)]) == 2
     err = capsys.readouterr().err
     assert err.splitlines()[0] == f"error: {folder}/kernel-metadata.json: unknown key 'titel'"
-    assert err.splitlines()[1].startswith("hint: known keys:")
+    assert err.splitlines()[1] == "hint: did you mean 'title'?"
     assert "Traceback" not in err
 
 

@@ -14,7 +14,8 @@ import pytest
 
 from kaggle_magics.bundle.archive import unpack_archive
 from kaggle_magics.datasets import DatasetFolderError, content_hash, upload_dataset
-from kaggle_magics.errors import InvalidRef, PermissionDenied
+from kaggle_magics.errors import InvalidRef, KaggleMagicsError, PermissionDenied
+from kaggle_magics.handles import DatasetRef
 
 
 @pytest.fixture
@@ -216,3 +217,54 @@ def test_default_state_dir_follows_the_environment(
     upload_dataset(kaggle_backend, code, DS)
     assert len(list((upload_state_dir / "datasets").glob("kmtester__my-code__*.json"))) == 1
     assert not upload_dataset(kaggle_backend, code, DS).changed
+
+
+# -- symlinks that lead out of the folder --------------------------------------------------------------------
+def _outside(tmp_path: Path) -> Path:
+    secret = tmp_path / "home" / ".kaggle" / "kaggle.json"
+    secret.parent.mkdir(parents=True)
+    secret.write_text('{"username": "me", "key": "not-to-be-uploaded"}')
+    return secret
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["top", "nested", "folder", "through-a-link"],
+)
+def test_a_symlink_out_of_the_folder_is_refused_at_any_depth(
+    kaggle_server, kaggle_backend, tmp_path: Path, code: Path, state: Path, where: str
+) -> None:
+    secret = _outside(tmp_path)
+    if where == "top":
+        (code / "pw").symlink_to(secret)
+    elif where == "nested":
+        (code / "pkg" / "pw").symlink_to(secret)
+    elif where == "folder":
+        (code / "conf").symlink_to(secret.parent)
+    else:  # read as text the link stays inside; resolved, it is the folder's parent
+        (code / "pkg" / "up").symlink_to("..")
+        (code / "escape").symlink_to("pkg/up/..")
+    with pytest.raises(KaggleMagicsError, match=r"is a symlink to .*, outside the dataset folder") as info:
+        upload_dataset(kaggle_backend, code, DS, state_dir=state)
+    assert info.value.exit_code == 2 and "\n" not in info.value.message
+    assert kaggle_server.calls() == [], "refused before anything was sent"
+
+
+def test_a_symlink_out_of_the_folder_is_refused_by_the_local_kaggle_too(tmp_path: Path, code: Path) -> None:
+    from kaggle_magics.local.backend import LocalBackend
+
+    (code / "pw").symlink_to(_outside(tmp_path))
+    backend = LocalBackend(tmp_path / "store")
+    with pytest.raises(KaggleMagicsError, match="outside the dataset folder"):
+        upload_dataset(backend, code, "me/my-code", state_dir=tmp_path / "state")
+    with pytest.raises(KaggleMagicsError, match="outside the dataset folder"):
+        backend.dataset_upload(code, DatasetRef.parse("me/my-code"))  # the backend itself, called directly
+    assert not (tmp_path / "store" / "datasets").exists() or not list((tmp_path / "store" / "datasets").rglob("*.json"))
+
+
+def test_a_symlink_that_stays_inside_is_uploaded_as_what_it_points_at(
+    kaggle_server, kaggle_backend, code: Path, state: Path
+) -> None:
+    (code / "latest.py").symlink_to("pkg/model.py")
+    upload_dataset(kaggle_backend, code, DS, state_dir=state)
+    assert kaggle_server.dataset(DS).latest.files["latest.py"] == b"LAYERS = 3\n"

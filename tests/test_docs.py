@@ -32,3 +32,12 @@ def test_readme_names_the_two_setup_commands_and_ci_runs_the_test_command() -> N
     assert test_command in README
     ci = (Path(__file__).parent.parent / ".ci" / "run").read_text()
     assert "\npython -m pytest\n" in ci
+
+
+def test_every_option_of_rehearse_is_documented() -> None:
+    from kaggle_magics.options import REHEARSE
+
+    for names, _ in REHEARSE:
+        flag = names[-1]
+        if flag.startswith("--"):
+            assert f"`{flag}" in README, f"rehearse's {flag} is missing from README.md"

@@ -31,6 +31,8 @@ def test_every_magic_has_help_from_its_arguments(shell) -> None:
     magics = shell.ip.magics_manager.registry["KaggleMagics"]
     names = [n for n in shell.ip.magics_manager.magics["line"] if n.startswith("kaggle_")]
     assert names
+    cell_magics = set(shell.ip.magics_manager.magics["cell"])
     for name in names:
         doc = getattr(magics, name).__doc__
-        assert doc and f"\n  %{name} " in doc and "options:" in doc, f"%{name} has no argument help"
+        usage = f"%%{name}" if name in cell_magics else f"%{name}"  # a cell magic is used as one
+        assert doc and f"\n  {usage} " in doc and "options:" in doc, f"{usage} has no argument help"

@@ -43,7 +43,7 @@ def test_dataset_ref() -> None:
 def test_model_ref_needs_five_parts_for_sources() -> None:
     ref = ModelRef.parse("me/cmi-models/pytorch/exp-001/1", require_version=True)
     assert ref.handle == "me/cmi-models/pytorch/exp-001"
-    assert ref.input_path == "/kaggle/input/cmi-models/pytorch/exp-001/1"
+    assert ref.input_path == "/kaggle/input/models/me/cmi-models/pytorch/exp-001/1"
     with pytest.raises(InvalidRef, match="4 part"):
         ModelRef.parse("me/cmi-models/pytorch/exp-001", require_version=True)
     with pytest.raises(InvalidRef, match="unknown framework 'torchy'") as info:

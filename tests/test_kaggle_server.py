@@ -107,5 +107,22 @@ def test_faults_count_down_then_the_call_runs(kaggle_server):
     assert statuses == [503, 503, 200]
 
 
+def test_a_fault_can_let_calls_through_first_and_come_after_the_work(kaggle_server):
+    """``skip`` lets the check before a write pass and fails the one after it; ``acted`` does the work, then
+    answers the error; each request records the fault it met."""
+    kaggle_server.add_kernel(f"{FAKE_USER}/some-kernel")
+    kaggle_server.fail("GetKernelSessionStatus", 500, skip=1, acted=True)
+    kaggle_server.set_status(f"{FAKE_USER}/some-kernel", "RUNNING", "COMPLETE")
+    statuses = []
+    with sdk_client() as client:
+        for _ in range(3):
+            try:
+                statuses.append(client.kernels.kernels_api_client.get_kernel_session_status(status_request()).status)
+            except requests.HTTPError as exc:
+                statuses.append(exc.response.status_code)
+    assert [s if isinstance(s, int) else s.name for s in statuses] == ["RUNNING", 500, "COMPLETE"]
+    assert [c.fault for c in kaggle_server.calls("GetKernelSessionStatus")] == [None, "500 after acting", None]
+
+
 def test_log_text_is_kaggles_format():
     assert log_text([("stdout", 1.5, "a\n")]) == '[{"stream_name": "stdout", "time": 1.5, "data": "a\\n"}]'

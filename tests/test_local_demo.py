@@ -31,7 +31,7 @@ def test_demo_with_local_wheels(tmp_path: Path, isolated_env: Path) -> None:
     backend = LocalBackend()
     backend.dataset_upload(wheels, DatasetRef.parse("me/wheelhouse"))
     lines: list[str] = []
-    result = demo(requirements=["tinyapp"], find_links=["/kaggle/input/wheelhouse"], no_index=True,
+    result = demo(requirements=["tinyapp"], find_links=["/kaggle/input/datasets/me/wheelhouse"], no_index=True,
                   datasets=["me/wheelhouse"], echo=lines.append, timeout=300)  # fmt: skip
     assert result.ok and result.exit_code == 0, (result.failure_message, result.log_tail)
     assert [step.status for step in result.steps] == ["READY", "COMPLETE", "COMPLETE", "COMPLETE"]
@@ -58,14 +58,14 @@ def test_demo_with_local_wheels(tmp_path: Path, isolated_env: Path) -> None:
     assert push["internet"] is False
     sources = {"kernels": [f"{DEPS.id}/1"], "datasets": [], "competitions": [COMPETITION.slug], "models": []}
     assert push["sources"] == sources
-    assert backend.kernel_status(SUBMISSION).notes == [
-        "network cut (bwrap network namespace): nothing outside the run answers"
-    ]
+    status = backend.kernel_status(SUBMISSION)
+    assert status.notes[0] == "network cut (bwrap network namespace): nothing outside the run answers"
+    assert status.submission == "submission.csv: 10 rows, columns id, y, id as in the sample (as sample_submission.csv)"
     log = "".join(entry.data for entry in backend.kernel_log(SUBMISSION))
     assert f"tinyapp 2.0 installed offline at {sub_run}/scratch/venv/" in log
     assert importlib.util.find_spec("tinyapp") is None and importlib.util.find_spec("tinydep") is None
 
-    again = demo(requirements=["tinyapp"], find_links=["/kaggle/input/wheelhouse"], no_index=True,
+    again = demo(requirements=["tinyapp"], find_links=["/kaggle/input/datasets/me/wheelhouse"], no_index=True,
                  datasets=["me/wheelhouse"], timeout=300)  # fmt: skip
     assert again.ok and [s.ref for s in again.steps[1:3]] == [f"{DEPS.id}/2", f"{SUBMISSION.id}/2"]
 
@@ -84,15 +84,16 @@ def test_demo_stops_at_a_failed_deps_run(isolated_env: Path) -> None:
     assert result.log_tail and result.submission_csv is None
 
 
-@pytest.mark.requires("unshare")
+@pytest.mark.requires("unshare-view")
 def test_demo_submission_works_without_bubblewrap(tmp_path: Path, isolated_env: Path) -> None:
-    """Without bwrap there is no /kaggle: the demo's notebook finds its inputs and output where the run says."""
+    """Without bwrap, util-linux unshare lays out /kaggle the same way."""
     add_competition(COMPETITION.slug, _competition_files(tmp_path / "data"))
     script = tmp_path / "predict.py"
     script.write_text(_submission_code([]))
     result = rehearse(script, competition_sources=[COMPETITION.slug], sandbox_mode="unshare", timeout=120)
     assert result.ok, (result.failure_message, result.log and result.log.read_text()[-2000:])
     assert result.sandbox == "unshare" and result.output_files == ["submission.csv"]
+    assert result.submission_ok, result.submission
     assert (result.output_dir / "submission.csv").read_text() == EXPECTED
 
 

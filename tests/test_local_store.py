@@ -125,6 +125,7 @@ def test_attaching_an_older_output_than_the_latest_version_is_said(backend: Loca
 
 
 def test_two_sources_on_one_mount_point_are_refused(backend: LocalBackend, tmp_path: Path) -> None:
+    """In the flat layout a dataset and a competition of the same slug meet at one path; nested, they do not."""
     data = tmp_path / "data"
     data.mkdir()
     (data / "a.txt").write_text("a")
@@ -133,8 +134,11 @@ def test_two_sources_on_one_mount_point_are_refused(backend: LocalBackend, tmp_p
     folder = make_kernel(
         tmp_path / "k", REF.id, ["1"], dataset_sources=["me/shared-name"], competition_sources=["shared-name"]
     )
-    with pytest.raises(MetadataError, match="/kaggle/input/shared-name"):
-        backend.push_kernel(folder)
+    with pytest.raises(MetadataError, match="mounted over another source at /kaggle/input/shared-name") as info:
+        backend.push_kernel(folder, no_run=True, input_layout="flat")
+    assert "--input-layout nested" in (info.value.hint or "")
+    mounted, _ = backend.resolve_sources(datasets=["me/shared-name"], competitions=["shared-name"])
+    assert sorted(mounted) == ["competitions/shared-name", "datasets/me/shared-name"]
 
 
 @pytest.mark.parametrize(
@@ -262,7 +266,7 @@ def test_unknown_kernels_and_versions(backend: LocalBackend, tmp_path: Path) -> 
     with pytest.raises(NotFound, match="kernel me/some-kernel not found"):
         backend.kernel_status(REF)
     backend.push_kernel(make_kernel(tmp_path / "k", REF.id, ["1"]), no_run=True)
-    with pytest.raises(NotFound, match="has no version 7"):
+    with pytest.raises(NotFound, match=r"version 7 of kernel me/some-kernel not found in the local store \(it has"):
         backend.list_output(REF.with_version(7))
 
 
@@ -298,12 +302,14 @@ def test_models_are_versioned_and_mounted_where_kaggle_puts_them(
     second = backend.model_upload(ref, weights)
     assert (first.version, second.version) == (1, 2)
     assert second.model_source == "me/my-model/pyTorch/exp-1/2"
-    assert second.input_path == "/kaggle/input/my-model/pytorch/exp-1/2"
+    assert second.input_path == "/kaggle/input/models/me/my-model/pytorch/exp-1/2"
     assert second.files == ["model.bin"]
     inputs, resolved = backend.resolve_sources(models=["me/my-model/PyTorch/exp-1/1"])
-    assert list(inputs) == ["my-model/pytorch/exp-1/1"] and resolved["models"] == [
+    assert list(inputs) == ["models/me/my-model/pytorch/exp-1/1"] and resolved["models"] == [
         "me/my-model/PyTorch/exp-1/1"
     ]
+    flat, _ = backend.resolve_sources(models=["me/my-model/PyTorch/exp-1/1"], layout="flat")
+    assert list(flat) == ["my-model/pytorch/exp-1/1"]
 
 
 def test_competitions_register_and_replace_their_data(tmp_path: Path, isolated_env: Path) -> None:
@@ -311,7 +317,8 @@ def test_competitions_register_and_replace_their_data(tmp_path: Path, isolated_e
     data.mkdir()
     (data / "train.csv").write_text("id\n1\n")
     comp = add_competition("toy-comp", data, title="Toy")
-    assert comp.files == ["train.csv"] and comp.input_path == "/kaggle/input/toy-comp"
+    assert comp.files == ["train.csv"] and comp.input_path == "/kaggle/input/competitions/toy-comp"
+    assert add_competition("toy-comp", data, layout="flat").input_path == "/kaggle/input/toy-comp"
     (data / "test.csv").write_text("id\n2\n")
     again = add_competition("toy-comp", data)
     assert again.files == ["test.csv", "train.csv"]
@@ -350,8 +357,10 @@ def test_file_submissions_are_checked_and_limited(backend: LocalBackend, tmp_pat
     wrong.write_text("id,label\n1,5\n2,6\n")
     assert backend.submit_file(comp, good).status == "COMPLETE"
     sub = backend.submit_file(comp, short)
-    assert (sub.status, sub.error) == ("ERROR", "1 rows, sample_submission.csv has 2")
-    assert "differ from sample_submission.csv" in (backend.submit_file(comp, wrong).error or "")
+    assert (sub.status, sub.error) == ("ERROR", "Submission Scoring Error: 1 rows, expected 2")
+    assert backend.submit_file(comp, wrong).error == (
+        "Submission Scoring Error: columns id, label, expected id, target (missing target)"
+    )
     assert backend.submissions_left(comp) == 0
     with pytest.raises(BackendError, match="no submissions left today"):
         backend.submit_file(comp, good)

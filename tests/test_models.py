@@ -28,13 +28,13 @@ def test_two_uploads_make_versions_1_and_2(kaggle_server, kaggle_backend, weight
     first = upload_model(kaggle_backend, weights, HANDLE, notes="baseline")
     assert first.version == 1
     assert first.model_source == f"{HANDLE}/1"
-    assert first.input_path == "/kaggle/input/cmi-models/pytorch/exp-001/1"
+    assert first.input_path == "/kaggle/input/models/kmtester/cmi-models/pytorch/exp-001/1"
     assert sorted(first.files) == ["config.yaml", "fold0/model.pt"]
 
     (weights / "fold0" / "model.pt").write_bytes(b"\x80\x02weights-1")
     second = upload_model(kaggle_backend, weights, HANDLE, notes="more epochs")
     assert second.version == 2 and second.model_source == f"{HANDLE}/2"
-    assert second.input_path == "/kaggle/input/cmi-models/pytorch/exp-001/2"
+    assert second.input_path == "/kaggle/input/models/kmtester/cmi-models/pytorch/exp-001/2"
     # the entry parses as what --model and kernel-metadata.json's model_sources take
     assert ModelRef.parse(second.model_source, require_version=True).version == 2
     assert any(f"--model {HANDLE}/2" in n for n in second.notes)
@@ -72,4 +72,29 @@ def test_local_uploads_are_versioned_too(tmp_path: Path, weights: Path) -> None:
     first = upload_model(backend, weights, "me/toy-model/jax/v1")
     second = upload_model(backend, weights, "me/toy-model/jax/v1")
     assert (first.model_source, second.model_source) == ("me/toy-model/jax/v1/1", "me/toy-model/jax/v1/2")
-    assert second.input_path == "/kaggle/input/toy-model/jax/v1/2"
+    assert second.input_path == "/kaggle/input/models/me/toy-model/jax/v1/2"
+    flat = upload_model(backend, weights, "me/toy-model/jax/v1", layout="flat")
+    assert flat.input_path == "/kaggle/input/toy-model/jax/v1/3"
+    assert any(note.endswith("in the run it is at /kaggle/input/toy-model/jax/v1/3") for note in flat.notes)
+
+
+@pytest.mark.parametrize("where", ["top", "nested"])
+def test_a_symlink_out_of_the_folder_is_refused_at_any_depth(
+    kaggle_server, kaggle_backend, weights: Path, tmp_path: Path, where: str
+) -> None:
+    (tmp_path / "passwd").write_text("root:x:0:0\n")
+    (weights / "pw" if where == "top" else weights / "fold0" / "pw").symlink_to(tmp_path / "passwd")
+    with pytest.raises(KaggleMagicsError, match=r"pw is a symlink to .*passwd, outside the model folder") as info:
+        upload_model(kaggle_backend, weights, HANDLE)
+    assert info.value.exit_code == 2
+    assert kaggle_server.calls() == [], "refused before anything was sent"
+
+
+def test_the_local_kaggle_refuses_a_symlink_out_of_a_model_folder(tmp_path: Path, weights: Path) -> None:
+    from kaggle_magics.local.backend import LocalBackend
+
+    (weights / "fold0" / "pw").symlink_to("/etc/passwd")
+    backend = LocalBackend(tmp_path / "store")
+    with pytest.raises(KaggleMagicsError, match="outside the model folder"):
+        backend.model_upload(ModelRef.parse("me/toy-model/jax/v1"), weights)  # the backend itself
+    assert not list((tmp_path / "store").rglob("pw"))

@@ -35,7 +35,7 @@ def test_read_percent_script(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("name", "text", "culprit"), [
-    ("bad.ipynb", "{not json", "not a readable notebook"),
+    ("bad.ipynb", "{not json", r"not a notebook \(JSON line 1: "),
     ("x.txt", "", "unsupported file type"),
 ])
 def test_unreadable_inputs(tmp_path: Path, name: str, text: str, culprit: str) -> None:

@@ -22,18 +22,23 @@ from tests.kaggle_server import SIGNATURE
 
 
 def test_the_unpack_command_for_a_lone_executable_restores_it_in_place(tmp_path: Path) -> None:
-    src, staging, work = tmp_path / "src", tmp_path / "input" / "cmi-codes", tmp_path / "working"
-    for folder in (src, staging, work):
-        folder.mkdir(parents=True)
+    """In each input layout: the command names the archive where that layout mounts the dataset."""
+    src = tmp_path / "src"
+    src.mkdir()
     (src / "run.sh").write_text("#!/bin/sh\necho ran\n")
     os.chmod(src / "run.sh", 0o755)
-    (note,) = stage(src, staging, DatasetRef.parse("me/cmi-codes"))
-    command = note.split("in the notebook: ", 1)[1]
-    command = command.replace("/kaggle/input/", f"{tmp_path}/input/").replace("/kaggle/working", str(work))
-    subprocess.run(["sh", "-c", command], check=True)
-    restored = work / "run.sh"
-    assert restored.is_file() and restored.stat().st_mode & stat.S_IXUSR, sorted(work.rglob("*"))
-    assert subprocess.run([str(restored)], capture_output=True, text=True).stdout == "ran\n"
+    for layout, mounted in (("nested", "datasets/me/cmi-codes"), ("flat", "cmi-codes")):
+        staging, work = tmp_path / layout / "input" / mounted, tmp_path / layout / "working"
+        for folder in (staging, work):
+            folder.mkdir(parents=True)
+        (note,) = stage(src, staging, DatasetRef.parse("me/cmi-codes"), layout)
+        command = note.split("in the notebook: ", 1)[1]
+        assert f"/kaggle/input/{mounted}/run.sh" in command
+        command = command.replace("/kaggle/input/", f"{tmp_path / layout}/input/").replace("/kaggle/working", str(work))
+        subprocess.run(["sh", "-c", command], check=True)
+        restored = work / "run.sh"
+        assert restored.is_file() and restored.stat().st_mode & stat.S_IXUSR, sorted(work.rglob("*"))
+        assert subprocess.run([str(restored)], capture_output=True, text=True).stdout == "ran\n"
 
 
 def test_a_missing_kernel_or_competition_is_named_once_with_its_url(kaggle_server, capsys) -> None:

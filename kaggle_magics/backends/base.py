@@ -35,11 +35,13 @@ class Backend(abc.ABC):
         timeout: int | None = None,
         accelerator: str | None = None,
         no_run: bool = False,
+        input_layout: str | None = None,
     ) -> PushResult:
         """Push the kernel folder (kernel-metadata.json + its code file), as ``kaggle kernels push -p`` does.
 
         ``timeout`` is the session timeout in seconds; ``accelerator`` overrides machine_shape; ``no_run`` is a
-        quick save (a new version that does not run).
+        quick save (a new version that does not run); ``input_layout`` is where a local run mounts the inputs
+        (``nested`` or ``flat``; kaggle.com mounts them its own way and ignores it).
         """
 
     @abc.abstractmethod

@@ -31,6 +31,7 @@ from ..errors import (
     BackendError,
     CredentialsError,
     KaggleMagicsError,
+    MaybeApplied,
     MetadataError,
     NotFound,
     PermissionDenied,
@@ -116,8 +117,8 @@ class KaggleBackend(Backend):
                 ) from None
             api = KaggleApi()
             _follow_environment(api)
-            try:
-                api.authenticate()
+            try:  # with an access token this asks Kaggle (IntrospectToken): a read, retried as reads are
+                retries.read(api.authenticate, self.retry, "authentication")
             except SystemExit:
                 raise CredentialsError(
                     f"the Kaggle client could not use the credentials from {source}",
@@ -286,6 +287,7 @@ class KaggleBackend(Backend):
         timeout: int | None = None,
         accelerator: str | None = None,
         no_run: bool = False,
+        input_layout: str | None = None,  # where Kaggle mounts inputs is Kaggle's choice
     ) -> PushResult:
         folder = Path(folder)
         meta_path = folder / "kernel-metadata.json"
@@ -319,9 +321,10 @@ class KaggleBackend(Backend):
         def landed() -> tuple[int | None, str, Any] | None:
             if ref is None or before is None:
                 raise _MaybeApplied()
-            now = self._kernel_version(ref)
+            now = self._kernel_version(ref, strict=True)  # cannot tell: _MaybeApplied, never a second push
             return (now, ref.url, None) if now and now > before else None
 
+        as_version = f"version {before + 1}" if before is not None else "a new version"
         (version, url, response), recovered = self._write(
             push,
             landed,
@@ -329,6 +332,11 @@ class KaggleBackend(Backend):
             target,
             bad_input=lambda exc: MetadataError(
                 f"{meta_path}: {_one_line(str(exc))}", hint="fix it and push again"
+            ),
+            unsure=(
+                f"{what} failed on the way back: it may have been pushed as {as_version}; "
+                f"check {target.url} before pushing again",
+                "it was not repeated: a second push would save (and run) a second version",
             ),
         )
         notes = []
@@ -377,8 +385,9 @@ class KaggleBackend(Backend):
                 "owner/model/framework/variation/version), fix kernel-metadata.json, then push again",
             )
 
-    def _kernel_version(self, ref: KernelRef) -> int | None:
-        """The kernel's current version number; 0 when it does not exist yet; None when we cannot tell."""
+    def _kernel_version(self, ref: KernelRef, *, strict: bool = False) -> int | None:
+        """The kernel's current version number; 0 when it does not exist yet; None when we cannot tell (with
+        ``strict``, the error that says why instead)."""
         from kagglesdk.kernels.types.kernels_api_service import ApiGetKernelRequest
 
         request = ApiGetKernelRequest()
@@ -391,6 +400,8 @@ class KaggleBackend(Backend):
                 self._kernel_target(ref),
             )
         except KaggleMagicsError:
+            if strict:
+                raise
             return None
         if response is None or response.metadata is None:
             return 0
@@ -653,7 +664,12 @@ class KaggleBackend(Backend):
                 with _one_try(api, _VERSION_WRITES):
                     return api.dataset_create_version(str(stage), message, quiet=True, dir_mode="zip")
 
-            response = self._call(send)
+            try:
+                response = self._call(send)
+            except ValueError as exc:
+                if str(exc).startswith("Upload unsuccessful"):  # the client gave up on a file's bytes
+                    raise _UploadInterrupted(f"the upload of the files of {ref.id} stopped: {exc}") from None
+                raise
             if response.error:
                 # The client repeats a creation itself after a dropped connection: what exists may be ours.
                 mine = landed()
@@ -720,7 +736,13 @@ class KaggleBackend(Backend):
                 raise BackendError(
                     f"kagglehub cannot be imported ({exc})", hint="pip install kagglehub"
                 ) from None
-            self._call(lambda api: kagglehub.model_upload(ref.handle, str(folder), version_notes=notes))
+            try:
+                self._call(lambda api: kagglehub.model_upload(ref.handle, str(folder), version_notes=notes))
+            except Exception as exc:
+                failed = _HUB_UPLOAD_FAILED.match(str(exc))
+                if failed and (int(failed[1]) == 429 or int(failed[1]) >= 500):  # a file's bytes did not all go
+                    raise _UploadInterrupted(f"the upload of the files of {ref.handle} stopped: {exc}") from None
+                raise
             return False
 
         def landed() -> bool | None:
@@ -755,8 +777,11 @@ class KaggleBackend(Backend):
         what: str,
         target: _Target | None,
         bad_input: Callable[[ValueError], KaggleMagicsError] | None = None,
+        unsure: tuple[str, str] | None = None,
     ) -> tuple[T, bool]:
         """Run a write; after a failure that may have taken effect, ``landed()`` decides (see retry.write).
+        When it cannot tell (it fails, or raises :class:`_MaybeApplied`), the write is not repeated: the error
+        is :class:`MaybeApplied`, with ``unsure`` (message, hint) when given.
 
         ``bad_input`` turns the client's own ValueErrors (checks of the folder it reads) into our error.
         """
@@ -778,12 +803,16 @@ class KaggleBackend(Backend):
                 raise self._error(exc, what, target) from None
             raise bad_input(exc) from None
         except _MaybeApplied:
-            raise self._maybe_applied(what, target) from None
+            raise self._maybe_applied(what, target, unsure) from None
         except Exception as exc:
             raise self._error(exc, what, target) from None
 
-    def _maybe_applied(self, what: str, target: _Target | None) -> BackendError:
-        return BackendError(
+    def _maybe_applied(
+        self, what: str, target: _Target | None, unsure: tuple[str, str] | None = None
+    ) -> MaybeApplied:
+        if unsure is not None:
+            return MaybeApplied(*unsure)
+        return MaybeApplied(
             f"{what} failed on the way back and may have reached Kaggle; it was not repeated",
             hint=f"check {target.url if target else 'kaggle.com'} before trying again",
         )
@@ -797,6 +826,15 @@ class KaggleBackend(Backend):
 
 
 # -- module helpers ------------------------------------------------------------------------------------------
+class _UploadInterrupted(ConnectionError):
+    """A client gave up sending a file's bytes, before anything was made from them: the write may be tried
+    again once :meth:`KaggleBackend._write` has checked that nothing landed."""
+
+
+# kagglehub's error when a PUT of a file's bytes is answered with an error status (it retries only dropped
+# connections itself)
+_HUB_UPLOAD_FAILED = re.compile(r"Upload failed with status code (\d+)")
+
 _VERSION_WRITES = frozenset({"create_dataset_version", "create_dataset_version_by_id"})
 
 

@@ -14,12 +14,18 @@ Why it looks the way it does:
 - It uses no IPython magic, so it works the same under papermill, in a plain ``python`` and in Jupyter.
 - Output is captured and printed, so it lands in the notebook (and in Kaggle's log); a failure raises, which
   stops a batch run at the first cell with the installer's one-line reason.
-- ``KAGGLE_MAGICS_INPUT_ROOT`` moves the input root for local rehearsals (default ``/kaggle/input``).
+- It finds bundles under either input layout: today's nested one (``notebooks/<owner>/<slug>/``,
+  ``datasets/<owner>/<slug>/``, ``models/<owner>/<model>/<framework>/<variation>/<version>/``) and the old
+  flat one (``<slug>/``).
+- ``KAGGLE_MAGICS_INPUT_ROOT`` moves the input root for local runs without a mount namespace (default
+  ``/kaggle/input``).
 """
 
 from __future__ import annotations
 
 from .manifest import MANIFEST_NAME
+
+SEARCH_DEPTH = 8  # folders below the input root a bundle may be in: models/<o>/<m>/<f>/<v>/<n>/kaggle_deps is 7
 
 _TEMPLATE = """\
 # Install the attached dependency bundles offline (kaggle-magics bundle installer; needs no internet).
@@ -27,11 +33,19 @@ import glob, importlib, os, re, subprocess, sys
 
 _root = os.environ.get("KAGGLE_MAGICS_INPUT_ROOT", "/kaggle/input")
 _sources = {sources!r}
-_found = sorted(
-    os.path.dirname(p)
-    for depth in range(6)
-    for p in glob.glob(os.path.join(_root, *["*"] * depth, {manifest!r}))
-)
+# bundles under either layout: notebooks/<owner>/<slug>/..., datasets/..., models/<owner>/<model>/<fw>/<var>/<v>/...
+# or the old <slug>/...; competitions hold none
+_found = []
+for _dir, _subdirs, _files in os.walk(_root, followlinks=True):
+    if {manifest!r} in _files:
+        _found.append(_dir)
+        _subdirs[:] = []
+    elif _dir == _root:
+        _subdirs[:] = sorted(d for d in _subdirs if d != "competitions" and not d.startswith("."))
+    else:
+        _deep = os.path.relpath(_dir, _root).count(os.sep) >= {depth}
+        _subdirs[:] = [] if _deep else sorted(d for d in _subdirs if not d.startswith("."))
+_found.sort()
 # the newest kaggle-magics that any attached bundle carries, with the packaging wheel beside it
 _km = sorted(
     (w for d in _found for w in glob.glob(os.path.join(d, "kaggle_magics-*.whl"))),
@@ -69,4 +83,4 @@ def install_cell_source(sources: list[str] | None = None) -> str:
     ``sources`` are bundle folders or ``owner/slug`` inputs (the notebook's attached kernels or datasets);
     None or empty installs every bundle found under the input root.
     """
-    return _TEMPLATE.format(sources=list(sources or []), manifest=MANIFEST_NAME)
+    return _TEMPLATE.format(sources=list(sources or []), manifest=MANIFEST_NAME, depth=SEARCH_DEPTH - 1)

@@ -22,11 +22,12 @@ from .. import __version__, runtime
 from ..errors import BundleError
 from ..results import Result
 from ._util import all_or_nothing, disk_full_error, human_size, is_disk_full, sha256_file
-from .archive import archive_name, check_outward_links, pack_dir, unpacked_by_kaggle
+from .archive import check_outward_links, pack_dir, unpacked_by_kaggle
 from .base import BaseSnapshot, read_base, running_environment
 from .build import FREEZE_ON_KAGGLE, build_wheel, check_built_fits
 from .fetch import fetch_all
 from .manifest import MANIFEST_NAME, BundleFile, Manifest, read_manifest
+from .names import plain_name_problem
 from .progress import Progress, ProgressArg
 from .resolve import (
     Artifact,
@@ -440,7 +441,13 @@ def _check_dirs(dirs: list[str | os.PathLike[str]] | tuple[str | os.PathLike[str
         path = Path(item).expanduser().absolute()
         if not path.is_dir():
             raise BundleError(f"--dir {item}: not a folder", hint="pass the path of an existing directory")
-        name = archive_name(path)
+        name = path.resolve().name  # the name pack_dir gives it: `--dir ..` is the parent's
+        problem = plain_name_problem(name)
+        if problem is not None:
+            raise BundleError(
+                f"--dir {item}: its name {name!r} cannot name a packed folder ({problem})",
+                hint="pass a folder with a plain name (e.g. give its path instead of . or ..)",
+            )
         if name in names:
             raise BundleError(
                 f"--dir {item} and {names[name]} have the same name {name!r}", hint="rename one"

@@ -2,18 +2,22 @@
 
 Order of work, so that a bad bundle changes nothing and a second run costs nothing:
 
-1. find the bundles (given folders, ``owner/slug`` under the input root, or every bundle under it);
+1. find the bundles (given folders, ``owner/slug`` under the input root, or every bundle under it) and read
+   their manifests: every name in them one plain file name (:mod:`.names`);
 2. ask the target interpreter (a clean subprocess) whether the bundles' requirements are already met,
    following installed dependencies with its own markers: if they are, stop here (a no-op, well under a
    second);
-3. check every file: present, sha256 and size as the manifest says, and every wheel fits the interpreter's
-   tags; any failure stops before anything is installed;
-4. install with uv (its binary taken from the bundle's uv wheel; ``--offline --no-index``, no bytecode
+3. check everything (:mod:`.checks`): every file present, sha256 and size as the manifest says, every wheel
+   fits the interpreter's tags, every member of every packed folder stays inside it (the whole tree, links
+   resolved), and the wheels fit on the disk; any failure stops before anything is installed or unpacked;
+4. unpack the packed folders, each into a fresh temp folder beside its destination;
+5. install with uv (its binary taken from the bundle's uv wheel; ``--offline --no-index``, no bytecode
    compilation; uv's cache when it is on the target's file system, so files are hard-linked from it, else a
    temporary cache next to site-packages), or with pip (``--no-index``) when there is no uv: the installer
    resolves the original requirements against the bundle *and* what is installed, so
    packages the image already satisfies are left alone; nothing is ever force-reinstalled;
-5. unpack the packed folders, and report what changed and how long it took.
+6. rename the unpacked folders into place (removed instead if the install failed), and report what changed
+   and how long it took.
 """
 
 from __future__ import annotations
@@ -29,16 +33,17 @@ import sys
 import tempfile
 import time
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import runtime
 from ..errors import BundleError
 from ..results import Result
-from ._util import DiskFull, ToolFailed, is_disk_full, isolated_env, run, sha256_file
-from .archive import archive_name, unpack_archive
-from .manifest import MANIFEST_NAME, BundleFile, Manifest, find_manifests, read_manifest
+from ._util import DiskFull, ToolFailed, is_disk_full, isolated_env, run
+from .archive import StagedUnpack, archive_name, stage_unpack
+from .cell import SEARCH_DEPTH
+from .checks import check_archives, check_in_bundles, check_space, unpack_targets, verify
+from .manifest import MANIFEST_NAME, Manifest, find_manifests, read_manifest
 from .progress import Progress, ProgressArg
 from .target import probe
 from .wheels import WheelName, tag_priorities
@@ -118,42 +123,54 @@ def install(
     info = probe(exe, reqs)
     label = f"Python {info['python_full_version']} at {info['executable']}"
     dirs_root = Path(dirs_dest) if dirs_dest else Path(tempfile.gettempdir()) / "kaggle-dirs"
-    archives = [(m, f) for m in bundles for f in m.of_kind("dir")]
-    pending = [(m, f) for m, f in archives if not _unpacked(dirs_root / archive_name(f.filename), f.sha256)]
+    targets = unpack_targets(bundles, dirs_root)
+    pending = [(m, f, dest) for m, f, dest in targets if not _unpacked(dest, f.sha256)]
     result = InstallResult(python=label, bundles=[str(m.folder) for m in bundles])
-    result.dirs = [
-        f"{archive_name(f.filename)} -> {dirs_root / archive_name(f.filename)}" for _, f in archives
-    ]
+    result.dirs = [f"{archive_name(f.filename)} -> {dest}" for _, f, dest in targets]
     if not info["unsatisfied"] and not pending:
         result.already_satisfied = True
         result.seconds = time.monotonic() - started
         return result
 
+    # Everything is checked before anything is written: a refusal leaves no package installed, no folder
+    # unpacked.
     if requirements:
         check_in_bundles(reqs, bundles, info["installed"])
     progress_ = Progress(progress)
     result.verified_files = verify(bundles, info["tags"], label, progress_)
+    check_archives(pending, progress_)
     if info["unsatisfied"]:
         check_space(bundles, info)
+    staged: list[StagedUnpack] = []
+    installing = False
     try:
-        if info["unsatisfied"]:
-            _install_packages(bundles, reqs, exe, info, installer, result)
+        # Packed folders are unpacked beside their destinations first and renamed into place only once the
+        # packages are installed: a failure in either leaves neither.
         with progress_.stage("unpack", len(pending), desc="unpack dirs") as stage:
-            for manifest, item in pending:
-                unpack_archive(
-                    manifest.folder / item.filename,
-                    dirs_root / archive_name(item.filename),
-                    stamp=item.sha256,
-                )
+            for manifest, item, dest in pending:
+                ready = stage_unpack(manifest.folder / item.filename, dest, stamp=item.sha256)
+                if ready is not None:
+                    staged.append(ready)
                 stage.advance()
-                result.unpacked += 1
+        if info["unsatisfied"]:
+            installing = True
+            _install_packages(bundles, reqs, exe, info, installer, result)
+        while staged:
+            staged[0].commit()
+            staged.pop(0)
+            result.unpacked += 1
     except (OSError, DiskFull) as exc:
         if isinstance(exc, DiskFull) or is_disk_full(exc):
             raise BundleError(
                 f"no space left on the device while installing into {info['purelib']} or {dirs_root}",
-                hint="free some space; packages already written stay installed, run the install again after",
+                hint="free some space; packages already written stay installed, run the install again after"
+                if installing
+                else "free some space, then run the install again (nothing was installed)",
             ) from None
         raise
+    finally:
+        for left in staged:
+            left.discard()
     if os.path.realpath(info["prefix"]) == os.path.realpath(sys.prefix):  # installed into this very process
         importlib.invalidate_caches()
         purelib = info.get("purelib")
@@ -202,7 +219,7 @@ def locate_bundles(sources: list[str | os.PathLike[str]], root: Path) -> list[Ma
     """The manifests of the bundles named by ``sources`` (or all under ``root``), read and checked."""
     folders: list[Path] = []
     if not sources:
-        folders = find_manifests(root)
+        folders = find_manifests(root, max_depth=SEARCH_DEPTH)
         if not folders:
             raise BundleError(
                 f"no bundle found under the input root {root} ({describe_folder(root)})",
@@ -241,13 +258,14 @@ def locate_bundles(sources: list[str | os.PathLike[str]], root: Path) -> list[Ma
 
 
 def _attached(handle: str, root: Path) -> list[Path]:
-    """Where Kaggle may have put the input ``owner/slug[/version]`` (its layout under the root varies)."""
+    """Where Kaggle may have put the input ``owner/slug[/version]``: today's nested layout
+    (``notebooks/<owner>/<slug>``, ``datasets/<owner>/<slug>``), the old flat one (``<slug>``), or between."""
     owner, slug = handle.split("/")[:2]
     candidates = [
-        root / slug,
-        root / owner / slug,
         root / "notebooks" / owner / slug,
         root / "datasets" / owner / slug,
+        root / slug,
+        root / owner / slug,
     ]
     out = [c for c in candidates if c.is_dir()]
     if not out and root.is_dir():
@@ -276,122 +294,13 @@ def describe_folder(folder: Path, limit: int = 12) -> str:
 
 
 def _unpacked(folder: Path, sha256: str) -> bool:
+    if folder.is_symlink():
+        return False
     marker = folder / ".kaggle-magics-archive"
     try:
         return marker.read_text().strip() == sha256
     except OSError:
         return False
-
-
-def check_in_bundles(reqs: list[str], bundles: list[Manifest], installed: dict[str, str]) -> None:
-    """Each requirement named on the command line is installed already or has a fitting wheel in a bundle:
-    say so up front, naming what the bundles hold, rather than through the installer's resolver message."""
-    from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name
-
-    held: dict[str, list[str]] = {}
-    for manifest in bundles:
-        for item in manifest.of_kind("wheel"):
-            if item.project and item.version:
-                held.setdefault(str(canonicalize_name(item.project)), []).append(item.version)
-    where = ", ".join(str(m.folder) for m in bundles)
-    for text in reqs:
-        try:
-            req = Requirement(text)
-        except InvalidRequirement as exc:
-            raise BundleError(
-                f"{text!r} is not a requirement: {exc}", hint="write it as NAME or NAME==VERSION"
-            ) from None
-        if req.url:
-            continue
-        name = str(canonicalize_name(req.name))
-        have = installed.get(name)
-        if have is not None and req.specifier.contains(have, prereleases=True):
-            continue
-        versions = held.get(name, [])
-        if not versions:
-            names = ", ".join(sorted(held)) or "no wheels"
-            raise BundleError(
-                f"{req.name} is not in the bundle ({where} holds {names})",
-                hint=f"freeze it too (kaggle-magics freeze {req.name} ...), or name only what the bundle holds",
-            )
-        if not any(req.specifier.contains(v, prereleases=True) for v in versions):
-            raise BundleError(
-                f"{text}: the bundle has {req.name} {', '.join(sorted(set(versions)))} only ({where})",
-                hint="ask for a version the bundle holds, or freeze the one you need",
-            )
-
-
-# -- verification ----------------------------------------------------------------------------------------
-def verify(bundles: list[Manifest], tags: list[str], label: str, progress: Progress | None = None) -> int:
-    """Check every file of every bundle (presence, size, sha256) and every wheel's tags; stop at a bad one."""
-    accepted = tag_priorities(tags)
-    items: list[tuple[Manifest, BundleFile]] = [(m, f) for m in bundles for f in m.files]
-    for manifest, item in items:
-        path = manifest.folder / item.filename
-        if not path.is_file():
-            raise BundleError(
-                f"{item.filename} is missing from the bundle {manifest.folder}",
-                hint="the bundle is incomplete: attach its whole folder, or freeze it again",
-            )
-        if path.stat().st_size != item.size:
-            raise BundleError(
-                f"{item.filename} in {manifest.folder} is corrupted: {path.stat().st_size} bytes, "
-                f"the manifest says {item.size}",
-                hint="nothing was installed; attach an intact copy of the bundle, or freeze it again",
-            )
-        if item.kind == "wheel":
-            wheel = WheelName.parse(item.filename)
-            if wheel.rank(accepted) is None:
-                shown = ", ".join(tags[:3]) + (f", ... ({len(tags)} tags)" if len(tags) > 3 else "")
-                raise BundleError(
-                    f"{item.filename} does not fit {label}: its tags are {', '.join(wheel.tag_strings)}; "
-                    f"the interpreter accepts {shown}",
-                    hint="nothing was installed; freeze the bundle for this interpreter (--python-version, "
-                    "--platform), or install into the interpreter it was made for",
-                )
-    stage = (progress or Progress(False)).stage("verify", len(items), desc="verify sha256")
-
-    def digest(pair: tuple[Manifest, BundleFile]) -> tuple[Manifest, BundleFile, str]:
-        manifest, item = pair
-        value = sha256_file(manifest.folder / item.filename)[0]
-        stage.advance()
-        return manifest, item, value
-
-    with stage, ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        for manifest, item, value in pool.map(digest, items):
-            if value != item.sha256:
-                raise BundleError(
-                    f"{item.filename} in {manifest.folder} is corrupted: sha256 {value}, "
-                    f"the manifest says {item.sha256}",
-                    hint="nothing was installed; attach an intact copy of the bundle, or freeze it again",
-                )
-    return len(items)
-
-
-def check_space(bundles: list[Manifest], info: dict) -> None:
-    """Refuse up front when the wheels that are not installed yet would not fit on the target's disk.
-
-    An installer that runs out of space half-way leaves some packages written: better not to start. The
-    need is what the wheels unpack to (read from their zip directories), for those not installed already.
-    """
-    installed = info["installed"]
-    need = 0
-    for manifest in bundles:
-        for item in manifest.of_kind("wheel"):
-            if item.project and installed.get(item.project) == item.version:
-                continue
-            with zipfile.ZipFile(manifest.folder / item.filename) as archive:
-                need += sum(member.file_size for member in archive.infolist())
-    purelib = Path(info["purelib"])
-    folder = next((p for p in (purelib, *purelib.parents) if p.exists()), purelib)
-    free = shutil.disk_usage(folder).free
-    if need > free:
-        raise BundleError(
-            f"not enough space to install: the wheels unpack to {need / 1e6:,.0f} MB, "
-            f"{free / 1e6:,.0f} MB are free under {folder}",
-            hint="free some space (or install into an interpreter on another disk); nothing was installed",
-        )
 
 
 # -- installing ------------------------------------------------------------------------------------------

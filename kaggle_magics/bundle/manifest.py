@@ -20,8 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BundleError
+from .archive import ARCHIVE_SUFFIX, archive_name
+from .names import HOSTILE_HINT as _HOSTILE
+from .names import check_name
 
 MANIFEST_NAME = "kaggle-magics-bundle.json"
+
 FORMAT = "kaggle-magics-bundle"
 FORMAT_VERSION = 1
 KINDS = ("wheel", "tool", "dir")
@@ -43,12 +47,25 @@ class BundleFile:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str) -> BundleFile:
+        if not isinstance(data, dict):
+            raise BundleError(f"{where}: a file entry is not an object ({data!r})", hint=_HOSTILE)
         try:
             item = cls(**{k: data[k] for k in data if k in cls.__dataclass_fields__})
         except TypeError as exc:
             raise BundleError(f"{where}: a file entry is incomplete ({exc})") from None
-        if item.kind not in KINDS or not item.filename or "/" in item.filename or "\\" in item.filename:
+        if item.kind not in KINDS:
             raise BundleError(f"{where}: bad file entry {data!r}")
+        check_name(item.filename, f"{where}: file name")
+        if not isinstance(item.sha256, str) or not isinstance(item.size, int):
+            raise BundleError(f"{where}: {item.filename!r} has no sha256 or size", hint=_HOSTILE)
+        if item.kind == "dir":
+            if not item.filename.endswith(ARCHIVE_SUFFIX):
+                raise BundleError(
+                    f"{where}: packed folder {item.filename!r} does not end in {ARCHIVE_SUFFIX}", hint=_HOSTILE
+                )
+            check_name(archive_name(item.filename), f"{where}: the folder {item.filename!r} unpacks to")
+        elif not item.filename.endswith(".whl"):
+            raise BundleError(f"{where}: {item.kind} {item.filename!r} is not a wheel", hint=_HOSTILE)
         return item
 
 
@@ -127,7 +144,29 @@ def read_manifest(folder: str | os.PathLike[str]) -> Manifest:
         manifest = Manifest(**fields_, files=files, path=folder)
     except (TypeError, AttributeError) as exc:
         raise BundleError(f"{path}: malformed manifest ({exc})", hint="freeze the bundle again") from None
+    _check_listing(manifest, where)
     return manifest
+
+
+def _check_listing(manifest: Manifest, where: str) -> None:
+    """Each file listed once, no entry that stands for the manifest itself, and requirements that name a
+    project (an installer option or a URL would make the installer read or fetch what the bundle lacks)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    seen: set[str] = set()
+    for item in manifest.files:
+        if item.filename in seen:
+            raise BundleError(f"{where}: {item.filename!r} is listed twice", hint=_HOSTILE)
+        seen.add(item.filename)
+    if not isinstance(manifest.install_requirements, list):
+        raise BundleError(f"{where}: install_requirements is not a list", hint=_HOSTILE)
+    for text in manifest.install_requirements:
+        try:
+            req = Requirement(text) if isinstance(text, str) else None
+        except InvalidRequirement:
+            req = None
+        if req is None or req.url or text.lstrip().startswith("-"):
+            raise BundleError(f"{where}: {text!r} in install_requirements is not a project name", hint=_HOSTILE)
 
 
 def find_manifests(root: Path, max_depth: int = 6) -> list[Path]:

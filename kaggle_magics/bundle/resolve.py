@@ -259,7 +259,9 @@ def compile_lock(
     try:
         run(cmd, what=f"cannot resolve the requirements for {target.label}", env=isolated_env(), cwd=Path.cwd())
     except ToolFailed as exc:
-        raise _explain(exc) from None
+        from .wheel_check import no_wheel_error
+
+        raise no_wheel_error(uv, sources, exc.output, target, index, workdir) or _explain(exc) from None
     return parse_lock(lock)
 
 

@@ -1,8 +1,9 @@
 """Running the local Kaggle: register a competition's data (``kaggle-magics local competition add SLUG
 DIR``) and list what the store holds.
 
-A registered competition is mounted at ``/kaggle/input/<slug>`` in every local run that lists it in
-``competition_sources``, and takes submissions (checked against its ``sample_submission.csv`` if it has one).
+A registered competition is mounted at ``/kaggle/input/competitions/<slug>`` (``/kaggle/input/<slug>`` in the
+flat layout) in every local run that lists it in ``competition_sources``, and takes submissions (checked
+against its ``sample_submission.csv`` if it has one, as Kaggle's scorer does: :mod:`.scorer`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import inputs
 from ..errors import KaggleMagicsError, NotFound
 from ..handles import CompetitionRef
 from ..results import Result
@@ -50,11 +52,14 @@ def add_competition(
     title: str | None = None,
     copy: bool = True,
     daily_limit: int = DAILY_LIMIT,
+    layout: str | None = None,
 ) -> LocalCompetition:
     """Register ``data_dir`` as the data of competition ``slug``. With ``copy`` (the default) the files are
     copied into the store, so later changes to ``data_dir`` do not change past runs; ``copy=False`` keeps a
-    reference (for big data). Registering again replaces the data, atomically."""
+    reference (for big data). Registering again replaces the data, atomically. ``layout`` is the input layout
+    whose path the result shows (today's nested one by default)."""
     comp = CompetitionRef.parse(slug)
+    layout = inputs.check_layout(layout, "input_layout")
     source = Path(data_dir).expanduser().resolve()
     if not source.is_dir():
         raise NotFound(
@@ -108,7 +113,7 @@ def add_competition(
         files=files,
         copied=copy,
         daily_limit=daily_limit,
-        input_path=f"/kaggle/input/{comp.slug}",
+        input_path=input_path(comp.slug, layout),
         notes=notes,
     )
 
@@ -146,8 +151,13 @@ class LocalCompetitions(Result):
         return str(self)
 
 
-def list_competitions(store: Path | None = None) -> list[LocalCompetition]:
-    """Every competition registered in the storage."""
+def input_path(slug: str, layout: str | None = None) -> str:
+    """Where a run sees competition ``slug``'s data."""
+    return inputs.mount_path(inputs.competition_path(slug, inputs.check_layout(layout, "input_layout")))
+
+
+def list_competitions(store: Path | None = None, *, layout: str | None = None) -> list[LocalCompetition]:
+    """Every competition registered in the storage (with its path in the input ``layout``)."""
     root = storage.Store(store).root / "competitions"
     found = []
     for folder in sorted(root.iterdir()) if root.is_dir() else ():
@@ -164,7 +174,7 @@ def list_competitions(store: Path | None = None) -> list[LocalCompetition]:
                 files=files,
                 copied=bool(record.get("copied", True)),
                 daily_limit=int(record.get("daily_limit", DAILY_LIMIT)),
-                input_path=f"/kaggle/input/{folder.name}",
+                input_path=input_path(folder.name, layout),
             )
         )
     return found

@@ -12,6 +12,7 @@ import shutil
 import time
 from pathlib import Path
 
+from .. import inputs as layouts
 from ..backends.base import Backend
 from ..errors import BackendError, MetadataError, NotFound
 from ..handles import CompetitionRef, DatasetRef, KernelRef, ModelRef
@@ -19,6 +20,7 @@ from ..metadata import KERNEL_METADATA, check_accelerator
 from ..results import KernelStatus, LogEntry, OutputFile, PushResult
 from . import runner, runs, sandbox, store
 from .kernel_folder import PushedKernel, read_kernel_folder
+from .limits import size
 from .store import Store
 from .submissions import Competitions
 from .uploads import Uploads
@@ -36,6 +38,24 @@ def _now() -> float:
     return time.time()
 
 
+def _how_to_add(missing: str) -> str:
+    """How to put a missing source (``"dataset me/x"``) into the local store."""
+    kind, _, ref = missing.partition(" ")
+    return {
+        "kernel": f"push {ref} first: kaggle-magics push PATH --id {ref} --backend local",
+        "dataset": f"upload {ref} first: kaggle-magics dataset DIR --id {ref} --backend local",
+        "model": f"upload {ref} first: kaggle-magics model DIR --handle {ref.rsplit('/', 1)[0]} --backend local",
+        "competition": f"register {ref} first: kaggle-magics local competition add {ref} DIR",
+    }.get(kind, f"add {missing} to the local store first")
+
+
+def machine_shape(shape: str | None, gpu: bool = False, tpu: bool = False) -> str | None:
+    """The machine a kernel asks for: its machine_shape, else what enable_gpu / enable_tpu give."""
+    from ..metadata import DEFAULT_GPU
+
+    return shape or (DEFAULT_GPU if gpu else "TpuV38" if tpu else None)
+
+
 class LocalBackend(Competitions, Uploads, Backend):
     """Kaggle on this machine. ``store`` defaults to ``$KAGGLE_MAGICS_STORE`` or the user's cache dir."""
 
@@ -49,8 +69,8 @@ class LocalBackend(Competitions, Uploads, Backend):
 
     def kernel_hint(self, ref: KernelRef) -> str:
         return (
-            "push it to the local Kaggle first (--backend local), or check the owner and slug; "
-            f"the store is {self.store.root}"
+            "push it to the local Kaggle first (kaggle-magics push PATH --backend local), or check the owner, "
+            "slug and version"
         )
 
     def competition_hint(self, competition: CompetitionRef) -> str:
@@ -64,26 +84,37 @@ class LocalBackend(Competitions, Uploads, Backend):
         timeout: int | None = None,
         accelerator: str | None = None,
         no_run: bool = False,
+        input_layout: str | None = None,
     ) -> PushResult:
+        from .spec import Sources, prepare
+
         pushed = read_kernel_folder(Path(folder))
         meta, notes = pushed.meta, list(pushed.notes)
         if accelerator:
             meta.machine_shape = check_accelerator(accelerator)
-        if meta.machine_shape or meta.enable_gpu or meta.enable_tpu:
-            notes.append(f"accelerator {meta.machine_shape or 'GPU/TPU'} is not emulated: the local run uses the CPU")
+        shape = machine_shape(meta.machine_shape, meta.enable_gpu, meta.enable_tpu)
+        if shape:
+            notes.append(f"accelerator {shape} is not emulated: the local run uses the CPU, with {shape}'s limits")
         if timeout is not None and (not isinstance(timeout, int) or timeout <= 0):
             raise MetadataError(f"session timeout {timeout!r} is not a positive number of seconds")
         ref = meta.ref
         if not no_run:  # a bad $KAGGLE_MAGICS_SANDBOX is said now, not as the failure of a stored version
             sandbox.choose_mode()
-        inputs, resolved = self.resolve_sources(
-            kernels=meta.kernel_sources,
-            datasets=meta.dataset_sources,
-            competitions=meta.competition_sources,
-            models=meta.model_sources,
+        prepared = prepare(
+            self,
+            name=ref.id,
+            kernel_type=meta.kernel_type,
+            language=meta.language,
+            code_file=meta.code_file,
+            internet=pushed.internet,
+            sources=Sources(meta.kernel_sources, meta.dataset_sources, meta.competition_sources, meta.model_sources),
             exclude=ref,
+            layout=input_layout,
+            shape=shape,
+            timeout=timeout,
         )
-        notes += self._older_outputs_notes(meta.kernel_sources, resolved["kernels"])
+        resolved = prepared.resolved
+        notes += prepared.notes + self._older_outputs_notes(meta.kernel_sources, resolved["kernels"])
         self.store.ensure()
         versions = self.store.kernel_versions_dir(ref.owner, ref.slug)
         with store.new_version(versions) as new:
@@ -104,20 +135,12 @@ class LocalBackend(Competitions, Uploads, Backend):
                     "language": meta.language,
                     "code_file": meta.code_file,
                     "sources": resolved,
+                    "input_layout": prepared.spec.input_layout,
                     "notes": notes,
                 },
             )
             if not no_run:
-                spec = runs.RunSpec(
-                    name=ref.id,
-                    kernel_type=meta.kernel_type,
-                    language=meta.language,
-                    internet=pushed.internet,
-                    timeout=timeout or runs.DEFAULT_TIMEOUT,
-                    inputs={k: str(v) for k, v in inputs.items()},
-                    code_file=meta.code_file,
-                )
-                runs.prepare_run(new.path / "run", spec, pushed.code)
+                runs.prepare_run(new.path / "run", prepared.spec, pushed.code)
         assert new.number is not None
         if not no_run:
             runner.spawn(new.path / "run")
@@ -140,9 +163,12 @@ class LocalBackend(Competitions, Uploads, Backend):
         competitions: list[str] | tuple[str, ...] = (),
         models: list[str] | tuple[str, ...] = (),
         exclude: KernelRef | None = None,
+        layout: str | None = None,
     ) -> tuple[dict[str, Path], dict[str, list[str]]]:
-        """Where each source is in the store, as ``{path under /kaggle/input: folder}``, and the sources
-        pinned to versions. Every missing source is named in one NotFound (as Kaggle's invalid*Sources)."""
+        """Where each source is in the store, as ``{path under /kaggle/input in layout: folder}``, and the
+        sources pinned to versions. Every missing source is named in one NotFound (as Kaggle's
+        invalid*Sources)."""
+        layout = layouts.check_layout(layout)
         inputs: dict[str, Path] = {}
         resolved: dict[str, list[str]] = {"kernels": [], "datasets": [], "competitions": [], "models": []}
         missing: list[str] = []
@@ -153,7 +179,10 @@ class LocalBackend(Competitions, Uploads, Backend):
             if clash:
                 raise MetadataError(
                     f"{source} would be mounted over another source at /kaggle/input/{clash[0]}",
-                    hint="Kaggle mounts each source at /kaggle/input/<slug>: attach only one source per slug",
+                    hint="Kaggle mounts each source at /kaggle/input/<slug> in the flat layout: attach only one "
+                    "source per slug, or use the nested layout (--input-layout nested)"
+                    if layout == layouts.FLAT
+                    else "attach each source once",
                 )
             inputs[name] = path
 
@@ -165,7 +194,7 @@ class LocalBackend(Competitions, Uploads, Backend):
             if version is None:
                 (waiting if why else missing).append(why or f"kernel {text}")
                 continue
-            mount(ref.slug, self._run_dir(ref, version) / "output", f"kernel {text}")
+            mount(layouts.kernel_path(ref, layout), self._run_dir(ref, version) / "output", f"kernel {text}")
             resolved["kernels"].append(f"{ref.id}/{version}")
         for text in datasets:
             dref = DatasetRef.parse(text)
@@ -177,7 +206,7 @@ class LocalBackend(Competitions, Uploads, Backend):
                 missing.append(f"dataset {text}")
                 continue
             mount(
-                dref.slug,
+                layouts.dataset_path(dref, layout),
                 self.store.dataset_dir(dref.owner, dref.slug) / "versions" / str(version) / "files",
                 f"dataset {text}",
             )
@@ -189,7 +218,7 @@ class LocalBackend(Competitions, Uploads, Backend):
             except NotFound:
                 missing.append(f"competition {text}")
                 continue
-            mount(comp.slug, data, f"competition {text}")
+            mount(layouts.competition_path(comp, layout), data, f"competition {text}")
             resolved["competitions"].append(comp.slug)
         for text in models:
             mref = ModelRef.parse(text, require_version=True)
@@ -197,17 +226,12 @@ class LocalBackend(Competitions, Uploads, Backend):
             if not folder.is_dir():
                 missing.append(f"model {text}")
                 continue
-            mount(
-                f"{mref.model}/{mref.framework.lower()}/{mref.variation}/{mref.version}",
-                folder / "files",
-                f"model {text}",
-            )
+            mount(layouts.model_path(mref, layout), folder / "files", f"model {text}")
             resolved["models"].append(str(mref))
         if missing:
             raise NotFound(
                 f"the local store ({self.store.root}) has no " + ", ".join(missing),
-                hint="push those kernels, upload those datasets and models, and register competitions with "
-                "`kaggle-magics local competition add SLUG DIR` first",
+                hint="; ".join(dict.fromkeys(_how_to_add(item) for item in missing)),
             )
         if waiting:
             raise BackendError(
@@ -266,7 +290,11 @@ class LocalBackend(Competitions, Uploads, Backend):
             )
         if ref.version is not None:
             if ref.version not in numbers:
-                raise NotFound(f"kernel {ref.id} has no version {ref.version} (versions: {numbers[0]}-{numbers[-1]})")
+                raise NotFound(
+                    f"version {ref.version} of kernel {ref.id} not found in the local store (it has "
+                    + (f"version {numbers[0]})" if len(numbers) == 1 else f"versions {numbers[0]}-{numbers[-1]})"),
+                    hint=f"give one of those, or none for the latest: {ref.id}",
+                )
             version = ref.version
         else:
             ran = [n for n in numbers if (self._run_dir(ref, n) / "status.json").exists()]
@@ -289,6 +317,7 @@ class LocalBackend(Competitions, Uploads, Backend):
         version, run_dir = self.run_dir(ref)
         state = runs.read_status(run_dir)
         done = state.get("status") in runs.DONE
+        result = runs.load_result(run_dir, ref.id) if done else None
         return KernelStatus(
             ref=ref.id,
             status=state["status"],
@@ -297,6 +326,10 @@ class LocalBackend(Competitions, Uploads, Backend):
             runtime_seconds=state.get("runtime_seconds") if done else None,
             runtime_precision=PRECISION if done and state.get("runtime_seconds") is not None else None,
             notes=list(state.get("notes") or []),
+            peak_memory=size(result.peak_memory) if result and result.peak_memory else None,
+            output_size=size(result.output_size) if result and result.output_size is not None else None,
+            submission=result.submission if result else None,
+            cells=[str(cell) for cell in result.cells] if result else [],
         )
 
     def kernel_log(self, ref: KernelRef) -> list[LogEntry]:

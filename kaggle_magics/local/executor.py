@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from . import processes
+from .limits import Limits
+from .monitor import Monitor
 from .runs import KERNEL_NAME, RunSpec
 from .store import read_json_object
 
@@ -46,15 +48,18 @@ def _first_line(source: str) -> str:
 def execute(run_dir: Path, t0: float) -> int:
     """Execute source.ipynb with nbclient in a kernel from the run's venv; report through events.jsonl."""
     events = _Events(run_dir / "events.jsonl", t0)
+    monitor = Monitor(Limits.from_json(RunSpec.load(run_dir).limits), Path.cwd())
     try:
-        status, message = _execute(run_dir, events)
+        status, message = _execute(run_dir, events, monitor)
     except Exception as exc:  # reported as the run's failure, not a traceback nobody reads
         status, message = "ERROR", f"the local executor failed: {type(exc).__name__}: {exc}"
-    events.emit("end", status=status, failure_message=message)
+    finally:
+        monitor.stop()
+    events.emit("end", status=status, failure_message=message, peak_memory=monitor.peak, limit=monitor.breach)
     return 0
 
 
-def _execute(run_dir: Path, events: _Events) -> tuple[str, str | None]:
+def _execute(run_dir: Path, events: _Events, monitor: Monitor) -> tuple[str, str | None]:
     import nbformat
     from jupyter_client import AsyncKernelManager
     from jupyter_client.kernelspec import KernelSpecManager
@@ -81,18 +86,22 @@ def _execute(run_dir: Path, events: _Events) -> tuple[str, str | None]:
         def _kernel_spec_manager_default(self) -> KernelSpecManager:
             return KernelSpecManager(kernel_dirs=[kernels], ensure_native_kernel=False)
 
-    current = {"index": 0, "number": 0, "start": 0.0}  # the cell running now
+    current: dict[str, Any] = {"index": 0, "number": 0, "start": 0.0}  # the cell running now
 
     def cell_execute(cell: Any, cell_index: int) -> None:
         number = client.code_cells_executed + 1
         current.update(index=cell_index, number=number, start=time.monotonic())
+        monitor.cell_started()
         events.emit("cell_start", index=cell_index, number=number)
 
     def cell_executed(cell: Any, cell_index: int, execute_reply: Any) -> None:
         status = "ok" if (execute_reply or {}).get("content", {}).get("status") != "error" else "error"
+        cell_ended(cell, cell_index, client.code_cells_executed, status)
+
+    def cell_ended(cell: Any, cell_index: int, number: int, status: str) -> None:
         seconds = time.monotonic() - current["start"]
         started = events.now() - seconds
-        number = client.code_cells_executed
+        peak = monitor.cell_finished()
         events.emit(
             "cell_end",
             index=cell_index,
@@ -101,6 +110,7 @@ def _execute(run_dir: Path, events: _Events) -> tuple[str, str | None]:
             started=round(started, 3),
             status=status,
             first_line=_first_line(cell.source),
+            peak_memory=peak,
         )
         events.log("stderr", f"[kaggle-magics] In [{number}] ran {seconds:.2f} s\n")
 
@@ -126,6 +136,9 @@ def _execute(run_dir: Path, events: _Events) -> tuple[str, str | None]:
 
     def kernel_ready(notebook: Any) -> None:
         events.emit("kernel", seconds=round(time.monotonic() - started, 3))
+        pid = getattr(getattr(client.km, "provisioner", None), "pid", None)
+        if pid:
+            monitor.start(pid)
 
     client.on_notebook_start = kernel_ready
     try:
@@ -136,13 +149,14 @@ def _execute(run_dir: Path, events: _Events) -> tuple[str, str | None]:
         status, message = "ERROR", f"Exception encountered at {where}: {exc.ename}: {exc.evalue}"
     except DeadKernelError as exc:
         where = f"In [{current['number']}] (notebook cell {current['index'] + 1})"
-        status, message = (
-            "ERROR",
-            (
-                f"the kernel died while running {where} ({exc}): its process was killed "
-                "(out of memory, a crash, or os._exit)"
-            ),
+        if current["number"]:
+            cell_ended(nb.cells[current["index"]], current["index"], current["number"], "error")
+        status, message = "ERROR", monitor.message(where) or (
+            f"the kernel died while running {where} ({exc}): its process was killed "
+            "(out of memory, a crash, or os._exit)"
         )
+        if monitor.breach:
+            events.log("stderr", f"[kaggle-magics] {message}\n")
     finally:
         nbformat.write(nb, run_dir / "executed.ipynb")
     return status, message

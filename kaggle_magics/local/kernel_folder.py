@@ -9,6 +9,7 @@ from typing import Any
 
 from ..errors import MetadataError, NotebookError
 from ..metadata import KERNEL_METADATA, KernelMetadata
+from ..notebook import shape_problem
 
 
 class PushedKernel:
@@ -49,7 +50,14 @@ def read_kernel_folder(folder: Path) -> PushedKernel:
                 f"{code_path}: not a notebook (JSON line {exc.lineno}: {exc.msg})",
                 hint='a "script" kernel_type takes a .py file',
             ) from None
-        for cell in body.get("cells", []) if isinstance(body, dict) else []:
+        problem = shape_problem(body)
+        if problem:
+            raise NotebookError(
+                f"{code_path}: not a valid notebook: {problem}",
+                hint="open it in Jupyter and save it again, or fix the JSON by hand",
+            )
+        cells = body.get("cells") if isinstance(body.get("cells"), list) else []
+        for cell in (c for c in cells if isinstance(c, dict)):
             if "outputs" in cell and cell.get("cell_type") == "code":
                 cell["outputs"] = []
             if isinstance(cell.get("source"), list):

@@ -26,6 +26,20 @@ def die_with_parent() -> Callable[[], None] | None:
     return preexec
 
 
+def confined(cpus: tuple[int, ...] = ()) -> Callable[[], None] | None:
+    """A ``preexec_fn``: :func:`die_with_parent`, and the child (with all it starts) kept to ``cpus``."""
+    dies = die_with_parent()
+    if not cpus:
+        return dies
+
+    def preexec() -> None:
+        if dies is not None:
+            dies()
+        os.sched_setaffinity(0, cpus)
+
+    return preexec
+
+
 def descendants(pid: int) -> list[int]:
     """Every process below ``pid`` (from /proc; empty where there is none)."""
     children: dict[int, list[int]] = {}

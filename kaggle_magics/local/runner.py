@@ -23,7 +23,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import environment, processes, sandbox
+from . import environment, processes, sandbox, scorer
+from .limits import Limits, cpu_plan, memory_notes
+from .monitor import folder_size
 from .runs import CellTiming, RunSpec, proc_start, set_status
 from .store import locked, read_json_object, write_json
 
@@ -63,12 +65,20 @@ class Stopped(Exception):
 
 
 class _Tail:
-    """Reads events.jsonl as the executor appends to it; builds log.json; reports finished cells."""
+    """Reads events.jsonl as the executor appends to it; builds log.json; reports finished cells and, to
+    ``on_output``, each log entry (what the cells print, as Kaggle's log records it) as it arrives."""
 
-    def __init__(self, run_dir: Path, on_cell: Callable[[CellTiming], None] | None, log: list[dict[str, Any]]):
+    def __init__(
+        self,
+        run_dir: Path,
+        on_cell: Callable[[CellTiming], None] | None,
+        log: list[dict[str, Any]],
+        on_output: Callable[[dict[str, Any]], None] | None = None,
+    ):
         self.path = run_dir / "events.jsonl"
         self.log_path = run_dir / "log.json"
         self.on_cell = on_cell
+        self.on_output = on_output
         self.log = log
         self.offset = 0
         self.end: dict[str, Any] | None = None
@@ -96,8 +106,11 @@ class _Tail:
     def _take(self, event: dict[str, Any]) -> None:
         kind = event.get("e")
         if kind == "log":
-            self.log.append({"stream_name": event["stream"], "time": round(event["time"], 3), "data": event["data"]})
+            entry = {"stream_name": event["stream"], "time": round(event["time"], 3), "data": event["data"]}
+            self.log.append(entry)
             self.dirty = True
+            if self.on_output:
+                self.on_output(entry)
         elif kind == "kernel":
             self.kernel_seconds = event.get("seconds")
         elif kind == "cell_start":
@@ -122,10 +135,15 @@ class _Tail:
 
 
 def supervise(
-    run_dir: Path, on_cell: Callable[[CellTiming], None] | None = None, *, sandbox_mode: str | None = None
+    run_dir: Path,
+    on_cell: Callable[[CellTiming], None] | None = None,
+    *,
+    sandbox_mode: str | None = None,
+    on_output: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Run the QUEUED run in ``run_dir`` to its end and return its final status. Used in the background (by
-    ``python -m kaggle_magics.local.runner supervise``) and in the foreground (``rehearse``, with ``on_cell``)."""
+    ``python -m kaggle_magics.local.runner supervise``) and in the foreground (``rehearse``, with ``on_cell``
+    and ``on_output``, which gets each log entry as it arrives)."""
     run_dir = Path(run_dir).resolve()
     spec = RunSpec.load(run_dir)
     t0 = time.time()
@@ -140,26 +158,38 @@ def supervise(
     )
     scratch = run_dir / "scratch"
     log: list[dict[str, Any]] = []
-    tail = _Tail(run_dir, on_cell, log)
+    tail = _Tail(run_dir, on_cell, log, on_output)
     proc: subprocess.Popen[bytes] | None = None
     final: dict[str, Any]
     try:
+        limits = Limits.from_json(spec.limits) or Limits.for_shape(None, timeout=spec.timeout)
+        cpus, limit_notes = cpu_plan(limits)
         layout = sandbox.Layout(
             inputs={name: Path(host) for name, host in spec.inputs.items()},
             working=run_dir / "output",
             scratch=scratch,
             rw_paths=[run_dir],
             internet=spec.internet,
+            cpus=cpus,
         )
         box = sandbox.build(layout, sandbox_mode)
+        limit_notes += memory_notes(limits)
+        shown = os.cpu_count() or 0
+        if cpus and not box.cpu_count_shown and shown != len(cpus):
+            limit_notes.append(
+                f"os.cpu_count() says {shown} in this run (no mount namespace to make it say {len(cpus)}); "
+                f"os.sched_getaffinity() and joblib see the run's {len(cpus)}"
+            )
+        notes = [*box.notes, f"limits of {limits}", *limit_notes]
         set_status(
             run_dir,
             sandbox=box.mode,
             network_cut=box.network_cut,
             kaggle_paths=box.kaggle_paths,
-            notes=box.notes,
+            notes=notes,
+            limits=str(limits),
         )
-        for note in box.notes:
+        for note in notes:
             log.append({"stream_name": "stderr", "time": 0.0, "data": f"[kaggle-magics] {note}\n"})
         venv = environment.make_venv(scratch / "venv")
         environment.write_kernelspec(scratch / "kernels", venv)
@@ -187,10 +217,10 @@ def supervise(
                 stdin=subprocess.DEVNULL,
                 stdout=errors,
                 stderr=subprocess.STDOUT,
-                cwd=box.working_dir if box.mode != "bwrap" else run_dir,
+                cwd=run_dir if box.kaggle_paths else box.working_dir,
                 env=env,
                 start_new_session=True,
-                preexec_fn=processes.die_with_parent(),
+                preexec_fn=processes.confined(cpus),
             )
         deadline = t0 + spec.timeout
         while proc.poll() is None:
@@ -203,6 +233,10 @@ def supervise(
             time.sleep(0.1)
         tail.poll()
         final = _final_state(run_dir, spec, tail, proc.returncode, timed_out=time.time() > deadline)
+        if tail.end is not None:
+            final["peak_memory"] = tail.end.get("peak_memory")
+        if final["status"] == "COMPLETE":
+            final.update(_score(run_dir, spec))
     except (KeyboardInterrupt, Stopped) as exc:
         if proc is not None:
             processes.kill_tree(proc.pid)
@@ -223,18 +257,28 @@ def supervise(
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     end = time.time()
-    if final.get("failure_message"):
-        log.append(
-            {
-                "stream_name": "stderr",
-                "time": round(end - t0, 3),
-                "data": f"[kaggle-magics] {final['status']}: {final['failure_message']}\n",
-            }
-        )
+    final["output_size"] = folder_size(run_dir / "output")
+    check = final.get("submission_check") or {}
+    for line in filter(None, [
+        final.get("failure_message") and f"{final['status']}: {final['failure_message']}",
+        check and f"submission check: {check['text']}",
+    ]):  # fmt: skip
+        stamp = int((end - t0) * 1000) / 1000  # never after the runtime
+        log.append({"stream_name": "stderr", "time": stamp, "data": f"[kaggle-magics] {line}\n"})
     tail.dirty = True
     tail.flush(force=True)
     final.update(finished_at=end, runtime_seconds=end - t0)
     return set_status(run_dir, **final)
+
+
+def _score(run_dir: Path, spec: RunSpec) -> dict[str, Any]:
+    """The scorer's verdict on a competition kernel's submission.csv (nothing for other kernels)."""
+    scoring = scorer.Scoring.from_json(spec.scoring)
+    if scoring is None:
+        return {}
+    sample = Path(scoring.sample) if scoring.sample else None
+    verdict = scorer.check(run_dir / "output" / scorer.SUBMISSION, sample, columns_only=scoring.columns_only)
+    return {"submission_check": verdict.to_json()}
 
 
 def _final_state(

@@ -2,7 +2,7 @@
 
 A run lives in one folder (``<version>/run`` in the local store, or a rehearsal folder)::
 
-    spec.json        what to run: inputs, internet, session timeout
+    spec.json        what to run: inputs (mount path -> host folder), internet, limits, what the scorer checks
     source.ipynb     the notebook (a script becomes a one-cell notebook)
     status.json      QUEUED -> RUNNING -> COMPLETE | ERROR (| CANCEL_ACKNOWLEDGED), times, the runner's pid
     events.jsonl     what the executor reports as it goes (outputs, cell starts and ends)
@@ -25,7 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RunFailed
+from ..inputs import DEFAULT_LAYOUT
 from ..results import Completes, Result
+from .limits import size
 from .store import StoreError, locked, read_json, read_json_object, write_json
 
 DEFAULT_TIMEOUT = 12 * 3600  # Kaggle's session limit for CPU and GPU notebooks
@@ -45,6 +47,7 @@ class CellTiming:
     seconds: float
     started: float  # seconds since the start of the run
     status: str  # ok | error
+    peak_memory: int | None = None  # bytes: the kernel's largest memory while the cell ran
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> CellTiming:
@@ -56,11 +59,13 @@ class CellTiming:
             event["seconds"],
             event["started"],
             event["status"],
+            event.get("peak_memory"),
         )
 
     def __str__(self) -> str:
         mark = "" if self.status == "ok" else f"  {self.status.upper()}"
-        return f"In [{self.number}] {self.seconds:8.2f} s  {self.first_line[:60]}{mark}"
+        memory = f"{size(self.peak_memory):>9}" if self.peak_memory else " " * 9
+        return f"In [{self.number}] {self.seconds:8.2f} s {memory}  {self.first_line[:60]}{mark}"
 
 
 @dataclass
@@ -79,23 +84,36 @@ class RunResult(Completes, Result):
     run_dir: Path | None = None
     sandbox: str | None = None
     internet: bool | None = None
+    peak_memory: int | None = None  # bytes, the kernel's largest
+    output_size: int | None = None  # bytes in /kaggle/working at the end
+    limits: str | None = None
+    submission: str | None = None  # the scorer's verdict: "ok ..." or the error Kaggle would give
     notes: list[str] = field(default_factory=list)
     interrupted: bool = False  # Ctrl-C stopped a foreground run
     cells_shown: bool = False  # each cell's line was printed as it finished: the text does not repeat them
+    submission_ok: bool | None = None  # None: not checked (no competition)
 
     _title = "run"
-    _hidden = ("cells", "run_dir", "interrupted", "cells_shown")
+    _hidden = ("cells", "run_dir", "interrupted", "cells_shown", "submission_ok", "limits")  # limits: in the notes
+
+    @property
+    def ok(self) -> bool:
+        """The run completed, and its submission passed the scorer's checks when it had any."""
+        return self.status == "COMPLETE" and self.submission_ok is not False
 
     @property
     def exit_code(self) -> int:
         return 130 if self.interrupted else super().exit_code
 
+    def rows(self) -> list[tuple[str, Any]]:
+        shown = {"peak memory": size, "output size": size}
+        return [(key, shown[key](value) if key in shown and value is not None else value)
+                for key, value in super().rows()]  # fmt: skip
+
     def raise_for_status(self) -> RunResult:
         if not self.ok:
-            raise RunFailed(
-                f"{self.name}: {self.status}: {self.failure_message or 'no reason given'}",
-                hint=f"the log is {self.log}",
-            )
+            why = self.failure_message if self.status != "COMPLETE" else self.submission
+            raise RunFailed(f"{self.name}: {self.status}: {why or 'no reason given'}", hint=f"the log is {self.log}")
         return self
 
     def __str__(self) -> str:
@@ -126,8 +144,11 @@ class RunSpec:
     language: str
     internet: bool
     timeout: int
-    inputs: dict[str, str]  # mount path under the input root -> host folder
+    inputs: dict[str, str]  # mount path under the input root -> host folder (or file, for a hidden test)
     code_file: str = ""
+    input_layout: str = DEFAULT_LAYOUT
+    limits: dict[str, Any] = field(default_factory=dict)  # limits.Limits.to_json()
+    scoring: dict[str, Any] = field(default_factory=dict)  # scorer.Scoring.to_json(), for competition kernels
 
     @classmethod
     def load(cls, run_dir: Path) -> RunSpec:
@@ -254,6 +275,7 @@ def load_result(run_dir: Path, name: str) -> RunResult:
             cells.append(CellTiming.from_event(event))
         elif event.get("e") == "kernel":
             kernel_start = event.get("seconds")
+    check = state.get("submission_check") or {}
     return RunResult(
         name=name,
         status=state["status"],
@@ -267,6 +289,11 @@ def load_result(run_dir: Path, name: str) -> RunResult:
         run_dir=run_dir,
         sandbox=state.get("sandbox"),
         internet=state.get("internet"),
+        peak_memory=state.get("peak_memory") or max((c.peak_memory or 0 for c in cells), default=0) or None,
+        output_size=state.get("output_size"),
+        limits=state.get("limits"),
+        submission=check.get("text"),
+        submission_ok=check.get("ok"),
         notes=list(state.get("notes") or []),
         interrupted=bool(state.get("interrupted")),
     )

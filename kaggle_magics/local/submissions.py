@@ -1,9 +1,9 @@
-"""The local Kaggle's competitions: submissions, the daily limit, and the check of a submission file against
-the competition's ``sample_submission.csv`` (a part of :class:`~kaggle_magics.local.backend.LocalBackend`)."""
+"""The local Kaggle's competitions: submissions, the daily limit, and the scorer's check of a submission file
+against the competition's ``sample_submission.csv`` (:mod:`.scorer`; a part of
+:class:`~kaggle_magics.local.backend.LocalBackend`)."""
 
 from __future__ import annotations
 
-import csv
 import shutil
 import time
 from datetime import datetime, timezone
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import BackendError, NotFound
 from ..handles import CompetitionRef, KernelRef
 from ..results import Submission
-from . import runs, store
+from . import runs, scorer, store
 from .store import Store
 
 DAILY_SUBMISSIONS = 5
@@ -42,7 +42,7 @@ class Competitions:
         folder = self.store.competition_dir(comp.slug)
         if not folder.is_dir():
             raise NotFound(
-                f"competition {comp.slug!r} is not registered in the local store",
+                f"competition {comp.slug!r} not found in the local store (it is not registered)",
                 hint=f"register its data: kaggle-magics local competition add {comp.slug} DIR",
             )
         return store.read_json_object(folder / "competition.json", "competition record")
@@ -111,11 +111,6 @@ class Competitions:
                 f"({state.get('failure_message')})",
                 hint="fix the notebook and push it again",
             )
-        if state["status"] == "COMPLETE" and not (run_dir / "output" / file_name).is_file():
-            raise BackendError(
-                f"{kernel.id}/{version} has no output file {file_name!r}",
-                hint="outputs: " + (", ".join(runs.output_files(run_dir)[:10]) or "none"),
-            )
         record = self._record(
             competition,
             {
@@ -166,18 +161,14 @@ class Competitions:
                 state = runs.read_status(run_dir)
                 if state["status"] == "COMPLETE":
                     file = run_dir / "output" / record["file_name"]
-                    if not file.is_file():
-                        status, error = (
-                            "ERROR",
-                            f"Submission file {record['file_name']!r} not found in the output",
-                        )
                 elif state["status"] in runs.DONE:
-                    status, error = "ERROR", f"the notebook's run failed: {state.get('failure_message')}"
+                    kind = "Timeout" if state.get("timed_out") else "Notebook Threw Exception"
+                    status, error = "ERROR", f"{kind}: {state.get('failure_message')}"
             else:
                 file = Path(record["file"])
             if file is not None and error is None:
-                error = _check_format(file, self._competition_data(comp))
-                status = "ERROR" if error else "COMPLETE"
+                verdict = scorer.check(file, scorer.sample_submission(self._competition_data(comp)))
+                status, error = ("COMPLETE", None) if verdict.ok else ("ERROR", verdict.text)
             if status != "PENDING":
                 record.update(status=status, error=error, evaluated=_now())
                 store.write_json(self._submissions_dir(comp) / f"{record['ref']}.json", record)
@@ -194,22 +185,3 @@ class Competitions:
             ),
             kernel=f"{record['kernel']}/{record['version']}" if record.get("kernel") else None,
         )
-
-
-def _check_format(file: Path, data: Path) -> str | None:
-    """Compare a submission with the competition's sample_submission.csv (columns, row count)."""
-    sample = next((p for p in sorted(data.iterdir()) if p.name.lower() == "sample_submission.csv"), None)
-    if sample is None:
-        return None
-    try:
-        with open(file, newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
-        with open(sample, newline="", encoding="utf-8") as handle:
-            expected = list(csv.reader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        return f"cannot read the submission as CSV ({exc})"
-    if not rows or rows[0] != expected[0]:
-        return f"columns {rows[0] if rows else []} differ from sample_submission.csv's {expected[0]}"
-    if len(rows) != len(expected):
-        return f"{len(rows) - 1} rows, sample_submission.csv has {len(expected) - 1}"
-    return None

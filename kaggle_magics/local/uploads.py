@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import BackendError, NotFound
 from ..handles import DatasetRef, ModelRef
+from ..links import refuse_outward_links
 from ..results import DatasetResult, ModelResult
 from . import store
 from .store import Store
@@ -49,6 +50,7 @@ class Uploads:
         folder = Path(folder)
         if not folder.is_dir():
             raise NotFound(f"dataset folder {str(folder)!r} not found")
+        refuse_outward_links(folder, "dataset")  # as the Kaggle backend's workflow does, at any depth
         self.store.ensure()
         home = self.store.dataset_dir(ref.owner, ref.slug)
         info_path = home / "dataset.json"
@@ -82,6 +84,7 @@ class Uploads:
         folder = Path(folder)
         if not folder.is_dir():
             raise NotFound(f"model folder {str(folder)!r} not found")
+        refuse_outward_links(folder, "model")  # a link kept in the store would reach outside it in a run
         self.store.ensure()
         instance = self.store.model_instance_dir(ref.owner, ref.model, ref.framework, ref.variation)
         with store.new_version(instance / "versions") as new:
