@@ -146,7 +146,7 @@ def test_fill_dry_run_and_rehearse_in_jupyterlab(lab_url: str, tmp_path: Path) -
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1200, "height": 1400})
+            page = browser.new_page(viewport={"width": 1200, "height": 2400})
             page.set_default_timeout(60_000)
             page.goto(lab_url + "lab/tree/panel.ipynb")
             page.locator(".jp-Notebook .jp-Cell").first.click()
