@@ -215,9 +215,7 @@ def push_path(
     notes = notebook.prepare(nb, str(path)) + built_notes + notes
     cell = install_cell(options.deps)
     if cell:
-        import nbformat.v4 as v4
-
-        nb.cells.insert(0, v4.new_code_cell(cell))
+        notebook.insert_code_cell(nb, 0, cell)
     if options.dir or options.dry_run:
         dest = Path(options.dir).expanduser() if options.dir else default_dir(ref)
         folder = write_kernel_folder(nb, meta, dest, given=bool(options.dir))
@@ -382,9 +380,7 @@ def _push_kernel(
             notes = notebook.prepare(nb, str(code)) + notes
             cell = install_cell(options.deps)
             if cell:
-                import nbformat.v4 as v4
-
-                nb.cells.insert(0, v4.new_code_cell(cell))
+                notebook.insert_code_cell(nb, 0, cell)
             if PurePath(meta.code_file).suffix != ".ipynb":
                 meta.code_file = str(PurePath(meta.code_file).with_suffix(".ipynb"))
                 notes.append(f"code_file {code.name!r} is a notebook kernel's: pushed as {meta.code_file!r}")

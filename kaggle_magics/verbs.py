@@ -65,7 +65,9 @@ def convert(ns: argparse.Namespace, ctx: Context) -> Any:
         setattr(ns, name, None if name in ("id", "dir", "backend") else False)
     if ns.owner:
         ctx.defaults.owner = ns.owner
-    return run_convert(ns.paths, kernel_options(ns), out=ns.out, defaults=ctx.defaults, warn_only=ns.warn_only)
+    return run_convert(
+        ns.paths, kernel_options(ns), out=ns.out, defaults=ctx.defaults, warn_only=ns.warn_only, check=ns.check
+    )
 
 
 # -- offline dependency bundles ----------------------------------------------------------------------
