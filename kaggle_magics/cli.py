@@ -22,6 +22,8 @@ from .errors import KaggleMagicsError, os_errors
 VERBS: dict[str, tuple[str, list[opts.Arg]]] = {
     "push": ("push a kernel folder, a notebook or a percent-format .py to Kaggle", opts.PUSH),
     "convert": ("turn notebooks into Kaggle-ready kernel folders, in a batch", opts.CONVERT),
+    "check": ("will it survive Kaggle? imports, internet, /kaggle/input paths, submission, metadata; no run",
+              opts.CHECK),
     "freeze": ("freeze requirements into an offline bundle of wheels for Kaggle", opts.FREEZE),
     "install": ("install offline bundles (in a Kaggle notebook: every attached bundle)", opts.INSTALL),
     "status": ("a kernel run's status; --wait follows it and tells its runtime", opts.STATUS),
@@ -41,6 +43,11 @@ LOCAL_COMPETITION_VERBS: dict[str, tuple[str, list[opts.Arg], str]] = {
     "add": ("register a folder of data as a local competition", opts.LOCAL_COMPETITION_ADD, "local_competition_add"),
     "list": ("list the local competitions", [opts.STORE], "local_competition_list"),
 }
+# ``kaggle-magics local image build [PATH...]``
+LOCAL_IMAGE_VERBS: dict[str, tuple[str, list[opts.Arg], str]] = {
+    "build": ("build the image twins local runs execute in (online), for these notebooks", opts.LOCAL_IMAGE_BUILD,
+              "local_image_build"),
+}  # fmt: skip
 
 
 def _notice(message: str) -> None:
@@ -85,6 +92,15 @@ def build_parser() -> argparse.ArgumentParser:
     actions = competition.add_subparsers(dest="action", metavar="ACTION")
     for name, (summary, specs, handler) in LOCAL_COMPETITION_VERBS.items():
         verb = actions.add_parser(name, help=summary, description=summary)
+        opts.add_to_parser(verb, specs)
+        verb.set_defaults(handler=handler)
+        handlers[handler] = verb
+    image = things.add_parser(
+        "image", help="the image twins local runs execute in", description="Kaggle's image, as local runs get it"
+    )
+    image_actions = image.add_subparsers(dest="action", metavar="ACTION")
+    for name, (summary, specs, handler) in LOCAL_IMAGE_VERBS.items():
+        verb = image_actions.add_parser(name, help=summary, description=summary)
         opts.add_to_parser(verb, specs)
         verb.set_defaults(handler=handler)
         handlers[handler] = verb

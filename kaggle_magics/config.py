@@ -24,6 +24,7 @@ ENV_WORKING_DIR = "KAGGLE_MAGICS_WORKING_DIR"  # where outputs go (default /kagg
 ENV_RUN_TYPE = "KAGGLE_KERNEL_RUN_TYPE"  # set by Kaggle inside notebooks: Interactive or Batch
 ENV_SANDBOX = "KAGGLE_MAGICS_SANDBOX"  # local runs: auto | bwrap | unshare | none
 ENV_STATE_DIR = "KAGGLE_MAGICS_STATE_DIR"  # what uploads remember having sent (default: the user's cache dir)
+ENV_IMAGE_CACHE = "KAGGLE_MAGICS_IMAGE_CACHE"  # local runs: the built image twins (default: the user's cache dir)
 
 # Kaggle's own credential variables, in the official clients' order of precedence.
 ENV_API_TOKEN = "KAGGLE_API_TOKEN"
@@ -33,6 +34,7 @@ ENV_CONFIG_DIR = "KAGGLE_CONFIG_DIR"
 SECRET_ENV_VARS = (ENV_API_TOKEN, ENV_KEY, "KAGGLE_PASSWORD", "KAGGLEHUB_TOKEN")
 
 BACKENDS = ("kaggle", "local")
+LOCAL_ENVS = ("twin", "user")  # a local run's Python environment: Kaggle's image twin, or the user's own
 
 
 def kaggle_config_dir() -> Path:
@@ -121,6 +123,7 @@ class ProjectDefaults:
     kernel_dir: str | None = None
     deps_dest: str | None = None
     base: str | None = None
+    env: str | None = None
     store: str | None = None
     python_version: str | None = None
     platform: str | None = None
@@ -169,9 +172,24 @@ def _check_choices(values: dict[str, Any], where: str) -> None:
         from .inputs import check_layout
 
         values["input_layout"] = check_layout(values["input_layout"], f"{where}: input_layout")
+    if values.get("env"):
+        values["env"] = check_env(values["env"], f"{where}: env")
     backend = values.get("backend")
     if backend and backend.strip().lower() not in BACKENDS:
         raise ConfigError(f"{where}: unknown backend {backend!r}", hint="use one of: " + ", ".join(BACKENDS))
+
+
+def check_env(value: str | None, where: str = "--env") -> str:
+    """``value`` as a local run's environment (``twin`` when empty); anything else is a ConfigError."""
+    if value is None or not str(value).strip():
+        return LOCAL_ENVS[0]
+    name = str(value).strip().lower()
+    if name not in LOCAL_ENVS:
+        raise ConfigError(
+            f"{where}: unknown environment {value!r}",
+            hint="use twin (Kaggle's image packages only, the default) or user (your own environment)",
+        )
+    return name
 
 
 def find_pyproject(start: Path | None = None) -> Path | None:

@@ -2,14 +2,16 @@
 needed.
 
 1. register a small competition (generated train/test/sample_submission files) in the local store;
-2. push a *deps* kernel (internet on) whose notebook freezes a few real packages with ``%kaggle_freeze``; its
-   output is the offline bundle;
+2. push a *deps* kernel (internet on) whose notebook installs kaggle-magics (its wheel, attached as a
+   dataset: on Kaggle, ``!pip install kaggle-magics``) into the image, then freezes a few real packages with
+   ``%kaggle_freeze``; its output is the offline bundle;
 3. push a *submission* kernel with ``%%kaggle_sub``'s workflow (internet off, the deps kernel attached): its
    first cell installs the bundle offline, the rest imports the packages (from the run's own environment, not
    the user's) and writes ``submission.csv``;
 4. submit it to the local competition, which checks it against ``sample_submission.csv``.
 
-The kernel folders are left in ``<store>/demo/`` to read and reuse. Every run is timed by the local runner.
+Both kernels run in the image twin (:mod:`.local.image`): Kaggle's image packages, not the user's. The
+kernel folders are left in ``<store>/demo/`` to read and reuse. Every run is timed by the local runner.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from . import config, inputs
 from .config import ProjectDefaults
-from .handles import CompetitionRef, KernelRef
+from .handles import CompetitionRef, DatasetRef, KernelRef
 from .local.admin import add_competition
 from .local.backend import LocalBackend
 from .results import Completes, KernelStatus, Result
@@ -29,6 +31,7 @@ from .results import Completes, KernelStatus, Result
 DEMO_REQUIREMENTS = ("tabulate", "humanize")
 COMPETITION = CompetitionRef("kaggle-magics-demo")
 DEPS = KernelRef.parse("demo/kaggle-magics-demo-deps")
+TOOL = DatasetRef.parse("demo/kaggle-magics-wheel")  # this kaggle-magics, as Kaggle's deps notebook installs it
 SUBMISSION = KernelRef.parse("demo/kaggle-magics-demo-submission")
 RUN_TIMEOUT = 15 * 60  # seconds to wait for each run (the first freeze downloads from the index)
 _TAIL = 8
@@ -125,9 +128,13 @@ def demo(
     )
     say(f"[1/4] local competition {COMPETITION.slug}: {', '.join(comp.files)}")
 
-    # 2. the deps kernel: internet on, freezes the requirements into its output.
-    deps_folder = _deps_kernel(workspace / "deps", requirements, find_links, no_index, datasets)
-    say(f"[2/4] deps kernel {DEPS.id}: freezing {' '.join(requirements)} (internet on) ...")
+    # 2. the deps kernel: internet on, installs kaggle-magics, freezes the requirements into its output.
+    _upload_tool(backend, workspace / "tool")
+    deps_folder = _deps_kernel(workspace / "deps", requirements, find_links, no_index, [*datasets, TOOL.id])
+    say(
+        f"[2/4] deps kernel {DEPS.id}: pip install kaggle-magics, then freeze {' '.join(requirements)} "
+        "(internet on) ..."
+    )
     push = backend.push_kernel(deps_folder, input_layout=layout)
     status = backend.wait(DEPS.with_version(push.version), timeout=timeout)
     result.steps.append(_step("deps kernel run", DEPS, push.version, status))
@@ -213,6 +220,18 @@ def _competition_files(folder: Path) -> Path:
     return folder
 
 
+def _upload_tool(backend: LocalBackend, folder: Path) -> None:
+    """This kaggle-magics as a wheel, in a local dataset the deps kernel attaches."""
+    import shutil
+
+    from .bundle.wheels import own_wheel
+
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    own_wheel(folder)
+    backend.dataset_upload(folder, TOOL, title="kaggle-magics wheel", message="the demo's kaggle-magics")
+
+
 def _deps_kernel(
     folder: Path,
     requirements: Sequence[str],
@@ -229,8 +248,14 @@ def _deps_kernel(
         *(f"--find-links {link}" for link in find_links),
         *(["--no-index"] if no_index else []),
     ]
+    pip_args = " ".join([*(["--no-index"] if no_index else []), *(f"--find-links {link}" for link in find_links)])
     nb = build_notebook([
-        "# The deps notebook (internet on). On kaggle.com, first: !pip install kaggle-magics\n"
+        "# The deps notebook (internet on). On kaggle.com: !pip install kaggle-magics\n"
+        "# Here, the wheel of the kaggle-magics that runs the demo, attached as a dataset.\n"
+        "import glob, os\n"
+        f"_root = os.environ.get({config.ENV_INPUT_ROOT!r}, '/kaggle/input')\n"
+        "_wheel = sorted(glob.glob(f'{_root}/**/kaggle_magics-*.whl', recursive=True))[-1]\n"
+        f"!pip install -q --disable-pip-version-check {pip_args + ' ' if pip_args else ''}{{_wheel}}",
         "%load_ext kaggle_magics",
         "# Freeze into /kaggle/working/kaggle_deps: this kernel's output is the offline bundle.\n"
         f"%kaggle_freeze {' '.join(args)}",

@@ -144,3 +144,9 @@ def os_errors() -> Iterator[None]:
         if known is None:
             raise
         raise known from None
+
+
+class CheckFailed(KaggleMagicsError):
+    """``kaggle-magics check`` found errors in what was about to be pushed."""
+class ImageError(KaggleMagicsError):
+    """The image twin of a local run cannot be had: built, found in the cache, or made of this base."""

@@ -11,7 +11,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import MagicArgumentParser
-from traitlets import Bool, List, Unicode
+from traitlets import Bool, CaselessStrEnum, List, Unicode
 
 from . import options as opts
 from .errors import os_errors
@@ -65,6 +65,10 @@ class KaggleMagics(Magics):
     input_layout = Unicode(
         "", help="where local runs mount inputs, and the paths shown: nested (today's Kaggle) or flat (the old one)"
     ).tag(config=True)
+    env = CaselessStrEnum(
+        ["", "twin", "user"], "", help="local runs: twin (Kaggle's image packages, the default) or user (yours)"
+    ).tag(config=True)
+    base = Unicode("", help="base snapshot (pip freeze format) of freeze and of local runs' image").tag(config=True)
 
     # -- plumbing ----------------------------------------------------------------------------------------
     def _context(self) -> Any:
@@ -74,7 +78,8 @@ class KaggleMagics(Magics):
         from .verbs import Context
 
         defaults = load_project_defaults(Path.cwd())
-        for name in ("owner", "competition", "accelerator", "backend", "store", "kernel_dir", "internet"):
+        names = ("owner", "competition", "accelerator", "backend", "store", "kernel_dir", "internet", "env", "base")
+        for name in names:
             value = getattr(self, name)
             if value not in ("", None):
                 setattr(defaults, name, value)
@@ -126,6 +131,23 @@ class KaggleMagics(Magics):
         modified: the pushed copy is prepared elsewhere.
         """
         return self._run("push", self.kaggle_push, line)
+
+    @no_var_expand
+    @_with_arguments(opts.CHECK)
+    @line_magic
+    def kaggle_check(self, line: str) -> Any:
+        """Will this notebook survive Kaggle? A static check, nothing is run: imports (standard library, Kaggle's
+        image, attached bundles and sources), the internet with the internet off (pip installs, downloads),
+        /kaggle/input paths against the attached sources and today's layout, submission.csv, the metadata.
+
+        Without a path: this notebook (its file as last saved, or the cells run so far; the result says which).
+
+            %kaggle_check --competition cmi-detect --deps me/cmi-deps
+            %kaggle_check kaggle/cmi-sub
+        """
+        from . import verbs
+
+        return verbs.check(parse_argstring(self.kaggle_check, line), self._context(), shell=self.shell)
 
     # -- offline dependency bundles ----------------------------------------------------------------------
     @no_var_expand

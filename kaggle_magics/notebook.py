@@ -131,6 +131,7 @@ def _read_ipynb(path: Path) -> NotebookNode:
             nb = nbformat.convert(nbformat.from_dict(data), 4)
         except (ValueError, KeyError, TypeError, nbformat.ValidationError) as exc:
             raise NotebookError(f"{path}: not a valid notebook ({_first_line(exc)})", hint=hint) from None
+    cell_ids_format(nb)
     add_cell_ids(nb)
     validate(nb, str(path))
     return nb
@@ -176,10 +177,21 @@ def validate(nb: NotebookNode, where: str) -> None:
             ) from None
 
 
+def cell_ids_format(nb: NotebookNode) -> None:
+    """A 4.0-4.4 notebook whose cells carry ids (Kaggle's own editor writes them) becomes 4.5, where ids are
+    valid; a cell without one gets one. Without this, nbformat rejects the notebook Kaggle gave."""
+    if nb.get("nbformat") != 4 or nb.get("nbformat_minor", 0) >= 5:
+        return
+    if any("id" in cell for cell in nb.cells):
+        nb.nbformat_minor = 5
+        add_cell_ids(nb)
+
+
 def prepare(nb: NotebookNode, where: str) -> list[str]:
     """Make ``nb`` ready to push: kernelspec, no outputs, valid. Returns what was fixed."""
     notes = ensure_kernelspec(nb)
     clear_outputs(nb)
+    cell_ids_format(nb)
     validate(nb, where)
     return notes
 

@@ -61,12 +61,25 @@ KERNEL = [
     arg("--dir", metavar="PATH", help="where the kernel folder is written (default ./kaggle/<slug>/)"),
     arg("--dry-run", action="store_true", help="write the kernel folder, push nothing"),
     arg("--no-run", action="store_true", help="quick save: a new version that does not run"),
+    arg("--no-check", action="store_true", help="push even when the check finds errors (kaggle-magics check)"),
     INPUT_LAYOUT,
     BACKEND,
 ]
 
-PUSH = [arg("path", nargs="?", default=".", help="a kernel folder, a .ipynb or a percent-format .py"), *KERNEL]
+# How a local run's kernel gets its packages (the local backend only).
+LOCAL_ENV = [
+    arg("--env", choices=("twin", "user"),
+        help="local runs: twin (Kaggle's image as it would be for this notebook, the default) or user "
+        "(your own environment's packages)"),
+    arg("--base", metavar="FILE",
+        help="local runs: the base snapshot the image twin is made of (default: Kaggle's image list shipped "
+        "with kaggle-magics)"),
+]
 
+PUSH = [arg("path", nargs="?", default=".", help="a kernel folder, a .ipynb or a percent-format .py"), *KERNEL,
+        *LOCAL_ENV]  # fmt: skip
+
+_NOT_IN_CONVERT = ("--id", "--dir", "--dry-run", "--no-run", "--no-check", "--input-layout", "--backend")
 CONVERT = [
     arg("paths", nargs="+", metavar="FILE",
         help="notebooks (.ipynb), percent-format .py files, or kernel folders (for their code file)"),
@@ -75,8 +88,7 @@ CONVERT = [
         help="write nothing: list what converting would change in each folder, exit 1 when anything would"),
     arg("--warn-only", action="store_true", help="report failures (and, with --check, changes) but exit 0"),
     arg("--owner", help="the kernels' owner (default from the config or kaggle.json)"),
-    *[spec for spec in KERNEL
-      if spec[0][0] not in ("--id", "--dir", "--dry-run", "--no-run", "--input-layout", "--backend")],
+    *[spec for spec in KERNEL if spec[0][0] not in _NOT_IN_CONVERT],
 ]
 
 FREEZE = [
@@ -181,6 +193,18 @@ REHEARSE = [
         help="a model version"),
     arg("--competition", action="append", default=[], metavar="SLUG", help="a competition's data"),
     arg("--quiet", action="store_true", help="show each cell's time only, not what the cells print"),
+    *LOCAL_ENV,
+    STORE,
+]
+
+LOCAL_IMAGE_BUILD = [
+    arg("paths", nargs="*", metavar="PATH",
+        help="kernel folders, notebooks or .py files whose image twins to build (default: the kernel alone)"),
+    LOCAL_ENV[1],
+    arg("--index-url", metavar="URL", help="the package index (default: pip's or uv's configured one, else PyPI)"),
+    arg("--find-links", action="append", default=[], metavar="DIR", help="also look for packages here"),
+    arg("--no-index", action="store_true", help="use --find-links only"),
+    arg("--rebuild", action="store_true", help="build again what the cache holds"),
     STORE,
 ]
 
@@ -193,6 +217,25 @@ LOCAL_COMPETITION_ADD = [
 ]
 
 DEMO = [STORE]
+
+_NOT_IN_CHECK = ("--public", "--dir", "--dry-run", "--no-run", "--no-check", "--timeout", "--input-layout")
+CHECK = [
+    arg("paths", nargs="*", metavar="PATH",
+        help="kernel folders, .ipynb or percent-format .py files; folders are walked (default: the current folder; "
+        "in a notebook: this notebook)"),
+    *[spec for spec in KERNEL if spec[0][0] not in _NOT_IN_CHECK],
+    arg("--base", metavar="FILE",
+        help="what Kaggle's image has: a base snapshot (pip freeze format; default: the shipped image list)"),
+    arg("--input-layout", choices=("nested", "flat"),
+        help="how Kaggle mounts sources: nested (today's, the default) or flat (the old /kaggle/input/<slug>)"),
+    arg("--input-root", metavar="DIR",
+        help="a folder laid out like /kaggle/input whose sources' files are read (inside Kaggle: /kaggle/input)"),
+    arg("--bundle", dest="bundles", action="append", default=[], metavar="DIR",
+        help="a bundle folder (what freeze wrote) standing for the attached deps kernel; repeatable"),
+    arg("--format", choices=("text", "json"), default="text", help="text (default) or json, for CI"),
+    arg("--warn-only", action="store_true", help="report errors but exit 0"),
+    STORE,
+]
 
 
 def nearest(word: str, choices: Iterable[str]) -> str | None:
@@ -255,11 +298,12 @@ def kernel_options(ns: argparse.Namespace) -> Any:
         accelerator=ns.accelerator,
         gpu=ns.gpu,
         internet=ns.internet,
-        public=ns.public,
-        timeout=ns.timeout,
-        dir=ns.dir,
-        dry_run=ns.dry_run,
-        no_run=ns.no_run,
+        public=getattr(ns, "public", None),
+        timeout=getattr(ns, "timeout", None),
+        dir=getattr(ns, "dir", None),
+        dry_run=getattr(ns, "dry_run", False),
+        no_run=getattr(ns, "no_run", False),
+        no_check=getattr(ns, "no_check", False),
         backend=ns.backend,
         input_layout=getattr(ns, "input_layout", None),
     )

@@ -18,7 +18,10 @@ from __future__ import annotations
 import ast
 import functools
 import json
-from collections.abc import Iterable, Iterator
+import os
+import re
+from ast import AST
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +40,7 @@ class Import:
     line: int  # from 1, within the cell or file
     guarded: bool = False  # inside try/except ImportError: the code copes without it
     path: str | None = None  # the .py file it was read from (code of an attached dataset, say)
+    conditional: bool = False  # under an if or an except handler: it may never run
 
     @property
     def top(self) -> str:
@@ -51,6 +55,7 @@ class Command:
     text: str  # the shell command, or "name args" for a magic
     cell: int | None
     line: int
+    conditional: bool = False  # under an if or an except handler: it may never run
 
     @property
     def magic(self) -> str | None:
@@ -94,22 +99,105 @@ def _transformer() -> Any:
     return TransformerManager()
 
 
+# A line IPython escapes: `!cmd`, `!!cmd`, `%magic args`, `x = !cmd`, `x = %magic args` (indented under a block).
+_ESCAPED = re.compile(
+    r"^(?P<indent>[ \t]*)(?:(?P<target>[A-Za-z_][\w.]*(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*)*)[ \t]*=[ \t]*)?"
+    r"(?P<escape>!!|!|%)(?P<rest>.*)$"
+)
+
+
+def escaped_to_python(source: str) -> str | None:
+    """What IPython's transformer makes of a cell whose only IPython syntax is escaped lines, done line by line
+    (the transformer costs about a millisecond a cell); None when the cell needs the real transformer (help
+    syntax, continued lines, triple-quoted strings that may hold such lines, an indented first line)."""
+    if "'''" in source or '"""' in source:
+        return None
+    out = []
+    seen_code = False
+    for line in source.split("\n"):
+        stripped = line.strip()
+        if stripped and not seen_code:
+            seen_code = True
+            if line[0] in " \t":
+                return None
+        match = _ESCAPED.match(line) if stripped[:1] in ("!", "%") or "=" in stripped else None
+        if match is None:
+            out.append(line)
+            continue
+        indent, target, escape, rest = match.group("indent", "target", "escape", "rest")
+        rest = rest.rstrip()
+        if rest.startswith("%") or line.rstrip().endswith(("\\", "?")):
+            return None
+        if escape == "%":
+            name, _, args = rest.partition(" ")
+            call = f"get_ipython().run_line_magic({name!r}, {args!r})"
+        elif escape == "!!" or target:
+            call = f"get_ipython().getoutput({rest!r})"
+        else:
+            call = f"get_ipython().system({rest!r})"
+        out.append(f"{indent}{target} = {call}" if target else f"{indent}{call}")
+    return "\n".join(out)
+
+
+def _escaped(source: str) -> bool:
+    """Whether a line may be IPython's escaped syntax (a cell without one is plain Python or not Python)."""
+    return "= !" in source or "= %" in source or any(line.lstrip()[:1] in ("!", "%") for line in source.split("\n"))
+
+
+# ``x = !cmd`` and ``x = %magic``: IPython 7 (Kaggle's image) leaves them as they are under Python 3.12, whose
+# tokenizer reads ``!`` differently; turned into the calls IPython makes of them, line numbers kept.
+_ASSIGN_SYSTEM = re.compile(r"^(?P<lhs>\s*[\w.\[\], ]+?)\s*=\s*!(?P<cmd>.*)$", re.MULTILINE)
+_ASSIGN_MAGIC = re.compile(r"^(?P<lhs>\s*[\w.\[\], ]+?)\s*=\s*%(?P<name>\w+)\s*(?P<args>.*)$", re.MULTILINE)
+
+
+def _assignments(source: str) -> str:
+    source = _ASSIGN_SYSTEM.sub(lambda m: f"{m['lhs']} = get_ipython().getoutput({m['cmd']!r})", source)
+    return _ASSIGN_MAGIC.sub(
+        lambda m: f"{m['lhs']} = get_ipython().run_line_magic({m['name']!r}, {m['args']!r})", source
+    )
+
+
 def _parse(source: str) -> tuple[ast.Module | None, str | None]:
+    quick = escaped_to_python(source) if _escaped(source) else None
+    if quick is not None:
+        try:
+            return ast.parse(quick), None
+        except SyntaxError:
+            pass
     try:
         return ast.parse(source), None
     except SyntaxError:
         pass
-    try:
-        transformed = _transformer().transform_cell(source)
-        return ast.parse(transformed), None
-    except SyntaxError as exc:  # not Python, even for IPython
-        return None, f"line {exc.lineno}: {exc.msg}"
-    except Exception as exc:  # IPython's transformer gave up on it
-        return None, f"{type(exc).__name__}: {exc}"
+    error = None
+    for text in (source, _assignments(source)):
+        try:
+            transformed = _transformer().transform_cell(text)
+            return ast.parse(transformed), None
+        except SyntaxError as exc:  # not Python, even for IPython
+            error = error or f"line {exc.lineno}: {exc.msg}"
+        except Exception as exc:  # IPython's transformer gave up on it
+            error = error or f"{type(exc).__name__}: {exc}"
+    return None, error
 
 
-def read_cell(source: str, index: int | None = None) -> tuple[Cell, list[Command], list[str]]:
-    """Parse one cell; its commands and the files a ``%%writefile`` cell writes."""
+def _line_imports(cell: Cell) -> list[Import]:
+    """The imports of a cell that does not parse, read line by line (an ``import`` line parses alone)."""
+    found: list[Import] = []
+    for number, line in enumerate(cell.source.splitlines(), 1):
+        text = line.strip()
+        if not text.startswith(("import ", "from ")):
+            continue
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        found += imports_of(tree, cell.index, number - 1)
+    return found
+
+
+def read_cell(source: str, index: int | None = None, walk: bool = True) -> tuple[Cell, list[Command], list[str]]:
+    """Parse one cell; its commands (unless ``walk`` is false: :func:`walk_cell` finds those of a tree) and the
+    files a ``%%writefile`` cell writes."""
     stripped = source.lstrip()
     if stripped.startswith("%%"):
         head, _, body = stripped.partition("\n")
@@ -119,7 +207,7 @@ def read_cell(source: str, index: int | None = None) -> tuple[Cell, list[Command
         if magic in PYTHON_CELL_MAGICS:
             tree, error = _parse(body)
             cell = Cell(index, source, tree, offset, error, magic)
-            return cell, _commands(cell), []
+            return cell, _commands(cell) if walk else [], []
         commands = []
         if magic in SHELL_CELL_MAGICS:
             commands = [
@@ -131,7 +219,7 @@ def read_cell(source: str, index: int | None = None) -> tuple[Cell, list[Command
         return Cell(index, source, None, offset, None, magic), commands, written
     tree, error = _parse(source)
     cell = Cell(index, source, tree, 0, error)
-    return cell, _commands(cell), []
+    return cell, _commands(cell) if walk else [], []
 
 
 def _ipython_call(node: ast.AST) -> tuple[str, list[str]] | None:
@@ -145,83 +233,157 @@ def _ipython_call(node: ast.AST) -> tuple[str, list[str]] | None:
     return node.func.attr, args
 
 
+def _command(node: ast.Call, index: int | None, line: int, conditional: bool = False) -> Command | None:
+    call = _ipython_call(node)
+    if call is None:
+        return None
+    name, args = call
+    if name in ("system", "getoutput") and args:
+        return Command("shell", args[0], index, line, conditional)
+    if name == "run_line_magic" and args:
+        kind = "shell" if args[0] in ("system", "sx") else "magic"
+        text = " ".join(args).strip() if kind == "magic" else " ".join(args[1:])
+        return Command(kind, text, index, line, conditional)
+    return None
+
+
 def _commands(cell: Cell) -> list[Command]:
+    return walk_cell(cell)[1]
+
+
+def _catches_import_error(node: ast.Try) -> bool:
+    for handler in node.handlers:
+        if handler.type is None:
+            return True
+        names = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+        if any(isinstance(n, ast.Name) and n.id in _IMPORT_ERRORS for n in names):
+            return True
+    return False
+
+
+# Fields that never hold a node worth a visit: names, operators, contexts, aliases of an import.
+_NOT_CHILDREN = frozenset({
+    "ctx", "id", "attr", "name", "arg", "kind", "type_comment", "level", "conversion", "simple", "is_async",
+    "module", "names", "op", "ops",
+})  # fmt: skip
+
+
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {ast.Constant: ()}
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    """The fields of a node type that may hold nodes to walk into."""
+    fields = _CHILD_FIELDS.get(kind)
+    if fields is None:
+        fields = _CHILD_FIELDS[kind] = tuple(f for f in getattr(kind, "_fields", ()) if f not in _NOT_CHILDREN)
+    return fields
+_TRIES: tuple[type[ast.AST], ...] = (ast.Try, *([ast.TryStar] if hasattr(ast, "TryStar") else []))
+
+GUARDED = 1  # inside try/except ImportError
+CONDITIONAL = 2  # under an if or an except handler: it may never run (a def or a loop is taken to run)
+Visitor = Callable[[ast.AST, Cell, int], None]  # visit(node, cell, flags): flags of GUARDED | CONDITIONAL
+_BRANCHES = {
+    ast.If: ("body", "orelse"), ast.IfExp: ("body", "orelse"), ast.ExceptHandler: ("body",),
+    ast.Try: ("orelse",), ast.match_case: ("body",),
+}  # fmt: skip
+
+
+def _is_main(node: ast.AST) -> bool:
+    """``if __name__ == "__main__":`` (a script's body: it runs)."""
+    test = getattr(node, "test", None)
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
+    )
+
+
+def _imported_names(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if isinstance(node, ast.ImportFrom):
+        return [node.module] if node.level == 0 and node.module and node.module != "__future__" else []
+    if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+        func = node.func
+        called = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        value = node.args[0].value
+        if called in ("import_module", "__import__") and isinstance(value, str) and value and value[0] != ".":
+            return [value]
+    return []
+
+
+def walk_cell(
+    cell: Cell, path: str | None = None, visitors: Mapping[type[ast.AST], Visitor] | None = None
+) -> tuple[list[Import], list[Command]]:
+    """One pass over a cell's tree: its imports (guarded or not) and commands (conditional or not);
+    ``visitors`` (node type -> ``visit(node, cell, flags)``, flags of :data:`GUARDED` and :data:`CONDITIONAL`)
+    see every node of their type in the same pass, parents before children."""
+    imports: list[Import] = []
+    commands: list[Command] = []
     if cell.tree is None:
-        return []
-    found = []
-    for node in ast.walk(cell.tree):
-        call = _ipython_call(node)
-        if call is None:
+        return imports, commands
+    index, offset = cell.index, cell.line_offset
+    extra = visitors or {}
+    stack: list[tuple[ast.AST, int]] = [(cell.tree, 0)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node, flags = pop()
+        kind = type(node)
+        if kind is ast.Import or kind is ast.ImportFrom or kind is ast.Call:
+            line = node.lineno + offset  # type: ignore[attr-defined]
+            for name in _imported_names(node):
+                imports.append(Import(name, index, line, bool(flags & GUARDED), path, bool(flags & CONDITIONAL)))
+            if kind is ast.Call:
+                command = _command(node, index, line, bool(flags & CONDITIONAL))  # type: ignore[arg-type]
+                if command is not None:
+                    commands.append(command)
+        visit = extra.get(kind)
+        if visit is not None:
+            visit(node, cell, flags)
+        if kind is ast.Name or kind is ast.Constant:  # the most frequent nodes hold nothing to look at
             continue
-        name, args = call
-        line = getattr(node, "lineno", 1) + cell.line_offset
-        if name in ("system", "getoutput") and args:
-            found.append(Command("shell", args[0], cell.index, line))
-        elif name == "run_line_magic" and args:
-            text = " ".join(args).strip()
-            kind = "shell" if args[0] in ("system", "sx") else "magic"
-            found.append(Command(kind, text if kind == "magic" else " ".join(args[1:]), cell.index, line))
-    return sorted(found, key=lambda c: c.line)
-
-
-def _guarded_lines(tree: ast.Module) -> set[int]:
-    """Line numbers of statements inside ``try`` blocks whose handlers catch an import failure."""
-    lines: set[int] = set()
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Try):
-            continue
-        catches = False
-        for handler in node.handlers:
-            names: list[ast.expr] = []
-            if handler.type is None:
-                catches = True
-            elif isinstance(handler.type, ast.Tuple):
-                names = list(handler.type.elts)
-            else:
-                names = [handler.type]
-            catches = catches or any(isinstance(n, ast.Name) and n.id in _IMPORT_ERRORS for n in names)
-        if catches:
-            for stmt in node.body:
-                for inner in ast.walk(stmt):
-                    if hasattr(inner, "lineno"):
-                        lines.add(inner.lineno)
-    return lines
+        guarding = not flags & GUARDED and kind in _TRIES and _catches_import_error(node)  # type: ignore[arg-type]
+        branches = _BRANCHES.get(kind, ()) if not (kind is ast.If and _is_main(node)) else ()
+        for name in _child_fields(kind):
+            value = getattr(node, name, None)
+            inner = flags
+            if guarding and name == "body":
+                inner |= GUARDED
+            if name in branches:
+                inner |= CONDITIONAL
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, AST):
+                        push((item, inner))
+            elif isinstance(value, AST):
+                push((value, inner))
+    imports.sort(key=lambda i: (i.line, i.module))
+    commands.sort(key=lambda c: c.line)
+    return imports, commands
 
 
 def imports_of(tree: ast.Module, cell: int | None = None, offset: int = 0, path: str | None = None) -> list[Import]:
     """The absolute imports in ``tree``: ``import a.b``, ``from a.b import c``, ``importlib.import_module("a")``
     and ``__import__("a")`` with a literal name."""
-    guarded = _guarded_lines(tree)
-    found = []
-    for node in ast.walk(tree):
-        names: list[str] = []
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            if node.level == 0 and node.module and node.module != "__future__":
-                names = [node.module]
-        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
-            func = node.func
-            called = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-            value = node.args[0].value
-            if called in ("import_module", "__import__") and isinstance(value, str) and not value.startswith("."):
-                names = [value]
-        line = getattr(node, "lineno", 1)
-        for name in names:
-            found.append(Import(name, cell, line + offset, line in guarded, path))
-    return sorted(found, key=lambda i: (i.line, i.module))
+    return walk_cell(Cell(cell, "", tree, offset), path)[0]
 
 
-def scan_cells(sources: Iterable[tuple[int | None, str]]) -> Scan:
-    """Scan ``(index, source)`` pairs of code cells."""
+def scan_cells(
+    sources: Iterable[tuple[int | None, str]], visitors: Mapping[type[ast.AST], Visitor] | None = None
+) -> Scan:
+    """Scan ``(index, source)`` pairs of code cells; ``visitors`` see the nodes of each tree in the same pass
+    (see :func:`walk_cell`), so every cell is parsed once and walked once."""
     scan = Scan()
     for index, source in sources:
-        cell, commands, written = read_cell(source, index)
+        cell, commands, written = read_cell(source, index, walk=False)
         scan.cells.append(cell)
-        scan.commands += commands
         scan.written_files += written
-        if cell.tree is not None:
-            scan.imports += imports_of(cell.tree, index, cell.line_offset)
+        imports, found = walk_cell(cell, None, visitors)
+        scan.imports += imports
+        scan.commands += commands if cell.tree is None else found
+        if cell.tree is None and cell.error is not None:
+            scan.imports += _line_imports(cell)
     return scan
 
 
@@ -240,11 +402,25 @@ def scan_notebook(nb: Any) -> Scan:
     return scan_cells(code_cells(nb))
 
 
+def files_under(folder: Path, suffix: str, *, visit: int = 50_000) -> Iterator[Path]:
+    """Files named ``*suffix`` under ``folder``, in a stable order, looking at no more than ``visit`` entries
+    (an attached dataset of a million images is not walked to its end)."""
+    seen = 0
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        seen += len(dirs) + len(files)
+        for name in sorted(files):
+            if name.endswith(suffix):
+                yield Path(root) / name
+        if seen >= visit:
+            return
+
+
 def scan_python_files(folder: Path, limit: int = 2000) -> list[Import]:
     """The imports of the ``.py`` files under ``folder`` (the code of an attached dataset), at most ``limit``
-    files; files that are not Python are skipped."""
+    files (and :func:`files_under`'s bound on the walk); files that are not Python are skipped."""
     found: list[Import] = []
-    for count, path in enumerate(sorted(Path(folder).rglob("*.py"))):
+    for count, path in enumerate(files_under(Path(folder), ".py")):
         if count >= limit:
             break
         try:

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from . import config, notebook
-from .errors import KaggleMagicsError, MetadataError, NotebookError
+from .errors import CheckFailed, KaggleMagicsError, MetadataError, NotebookError
 from .handles import CompetitionRef, DatasetRef, KernelRef, ModelRef, slugify
 from .kernel_folders import default_dir, place, same_files, staging, write_kernel_folder
 from .metadata import DEFAULT_GPU, KERNEL_METADATA, KernelMetadata, check_accelerator, write_text_atomic
 from .results import PushResult
+from .scan import code_cells
 
 if TYPE_CHECKING:
     from .backends import Backend
@@ -45,6 +46,7 @@ class KernelOptions:
     dir: str | None = None
     dry_run: bool = False
     no_run: bool = False
+    no_check: bool = False
     backend: str | None = None
     input_layout: str | None = None  # where local runs mount the inputs (nested | flat)
 
@@ -70,6 +72,7 @@ class KernelOptions:
             dir=config.first(self.dir, defaults.kernel_dir),
             dry_run=self.dry_run,
             no_run=self.no_run,
+            no_check=self.no_check,
             backend=config.first(self.backend, defaults.backend),
             input_layout=config.first(self.input_layout, defaults.input_layout),
         )
@@ -133,6 +136,35 @@ def install_cell(deps: list[str]) -> str | None:
     return install_cell_source(deps)
 
 
+def run_check(
+    cells: Sequence[tuple[int | None, str]],
+    meta: KernelMetadata,
+    options: KernelOptions,
+    defaults: config.ProjectDefaults,
+    notes: list[str],
+    **where: object,
+) -> None:
+    """``kaggle-magics check`` of what is about to be pushed: its findings join ``notes``; errors stop the
+    push (a CheckFailed listing them) unless ``--no-check``, or a dry run, which pushes nothing."""
+    if options.no_check:
+        return
+    from .check.runner import check_kernel
+
+    report = check_kernel(
+        cells, meta, defaults=defaults, backend=options.backend, layout=options.input_layout, **where  # type: ignore[arg-type]
+    )
+    lines = [f"check: {f.where}: {f.severity} [{f.kind}] {f.what}" + (f" (fix: {f.fix})" if f.fix else "")
+             for f in report.findings]  # fmt: skip
+    if report.errors and not options.dry_run:
+        raise CheckFailed(
+            f"the check found {len(report.errors)} error(s) in {report.path}, nothing pushed:\n  " + "\n  ".join(lines),
+            hint="fix them (kaggle-magics check shows them all), or push anyway with --no-check",
+        )
+    if report.errors:
+        lines.append(f"check: {len(report.errors)} error(s): a push would stop here (--no-check pushes anyway)")
+    notes += lines
+
+
 def _push(
     folder: Path,
     ref: KernelRef,
@@ -178,6 +210,8 @@ def submit_cell(
     ref = kernel_ref(options, defaults)
     code_file = f"{ref.slug}.ipynb"
     meta, notes = build_metadata(options, ref, code_file)
+    run_check([(None, body)], meta, options, defaults, notes, path="this cell", installs_bundles=bool(options.deps),
+              magic_cell=True)  # fmt: skip
     cells = [c for c in (install_cell(options.deps), body) if c]
     nb = notebook.build_notebook(cells)
     if not nb.cells:
@@ -207,12 +241,15 @@ def push_path(
     beside, notes = metadata_beside(path)
     if beside is not None:
         notes = apply_flags(beside, options, defaults, str(path.parent / KERNEL_METADATA)) + notes
-        return _push_kernel(path.parent, path, beside, _push_options(options, defaults), notes, backend_factory)
+        return _push_kernel(path.parent, path, beside, _push_options(options, defaults), notes, backend_factory,
+                            defaults)  # fmt: skip
     options = options.with_defaults(defaults)
     nb = notebook.read_notebook(path)
     ref = kernel_ref(options, defaults, fallback_slug=slugify(path.stem) or None)
     meta, built_notes = build_metadata(options, ref, f"{ref.slug}.ipynb")
     notes = notebook.prepare(nb, str(path)) + built_notes + notes
+    run_check(list(code_cells(nb)), meta, options, defaults, notes, path=str(path), folder=path.parent,
+              installs_bundles=bool(options.deps))  # fmt: skip
     cell = install_cell(options.deps)
     if cell:
         notebook.insert_code_cell(nb, 0, cell)
@@ -313,6 +350,7 @@ def _push_options(options: KernelOptions, defaults: config.ProjectDefaults, *, f
         timeout=config.first(options.timeout, defaults.timeout),
         dry_run=options.dry_run,
         no_run=options.no_run,
+        no_check=options.no_check,
         backend=config.first(options.backend, defaults.backend),
         dir=config.first(options.dir, defaults.kernel_dir),
         input_layout=config.first(options.input_layout, defaults.input_layout),
@@ -357,7 +395,7 @@ def _push_folder(
     push = _push_options(options, defaults, folder=True)
     if push.accelerator:
         _set_shape(meta, push.accelerator)
-    return _push_kernel(folder, folder / meta.code_file, meta, push, notes, backend_factory)
+    return _push_kernel(folder, folder / meta.code_file, meta, push, notes, backend_factory, defaults)
 
 
 def _push_kernel(
@@ -367,17 +405,20 @@ def _push_kernel(
     options: KernelOptions,
     notes: list[str],
     backend_factory: Callable[[str | None], Backend],
+    defaults: config.ProjectDefaults,
 ) -> PushResult:
     """Stage ``meta`` and its ``code`` file as a kernel folder (a notebook made ready; ``--deps`` install cell
     first), then push it; ``source`` is the user's folder, never written to. ``--dir`` keeps the folder, and
     so does a dry run (at ./kaggle/<slug>/ unless --dir)."""
     ref = meta.ref
+    code_file = meta.code_file
     with staging(None) as tmp:
         stage = tmp / ref.slug
         stage.mkdir()
         if meta.kernel_type == "notebook":
             nb = notebook.read_notebook(code)
             notes = notebook.prepare(nb, str(code)) + notes
+            cells: list[tuple[int | None, str]] = list(code_cells(nb))  # the user's, before the install cell
             cell = install_cell(options.deps)
             if cell:
                 notebook.insert_code_cell(nb, 0, cell)
@@ -387,6 +428,7 @@ def _push_kernel(
             (stage / meta.code_file).parent.mkdir(parents=True, exist_ok=True)  # code_file may name a subfolder
             write_text_atomic(stage / meta.code_file, notebook.dumps(nb))
         else:
+            cells = [(None, code.read_text(encoding="utf-8"))]
             if options.deps:
                 raise MetadataError(
                     f"--deps needs a notebook kernel, and {code.name} is a script kernel",
@@ -394,6 +436,9 @@ def _push_kernel(
                 )
             (stage / meta.code_file).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(code, stage / meta.code_file)
+        if meta.language == "python":
+            run_check(cells, meta, options, defaults, notes, path=str(code), folder=source, code_file=code_file,
+                      installs_bundles=bool(options.deps))  # fmt: skip
         meta.write(stage)
         dest = Path(options.dir).expanduser() if options.dir else (default_dir(ref) if options.dry_run else None)
         if dest is None:

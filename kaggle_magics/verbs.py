@@ -36,7 +36,13 @@ class Context:
     def backend(self, flag: str | None) -> Any:
         from .backends import open_backend
 
-        return open_backend(flag, self.defaults.backend, store=self.defaults.store, notify=self.notify)
+        d = self.defaults
+        return open_backend(flag, d.backend, store=d.store, notify=self.notify, env=d.env, base=d.base)
+
+    def local_environment(self, ns: argparse.Namespace) -> None:
+        """``--env`` and ``--base`` of a verb that runs locally win over the project defaults."""
+        self.defaults.env = config.first(getattr(ns, "env", None), self.defaults.env)
+        self.defaults.base = config.first(getattr(ns, "base", None), self.defaults.base)
 
     def owner(self) -> str | None:
         return self.defaults.owner or config.kaggle_username()
@@ -54,6 +60,7 @@ def push(ns: argparse.Namespace, ctx: Context) -> Any:
     from .options import kernel_options
     from .submission import push_path
 
+    ctx.local_environment(ns)
     return push_path(ns.path, kernel_options(ns), defaults=ctx.defaults, backend_factory=ctx.backend)
 
 
@@ -68,6 +75,25 @@ def convert(ns: argparse.Namespace, ctx: Context) -> Any:
     return run_convert(
         ns.paths, kernel_options(ns), out=ns.out, defaults=ctx.defaults, warn_only=ns.warn_only, check=ns.check
     )
+
+
+def check(ns: argparse.Namespace, ctx: Context, shell: Any = None) -> Any:
+    """``kaggle-magics check PATH...``; in a notebook (``shell`` given) with no path: this notebook."""
+    from .check.runner import check_paths, make_settings
+    from .options import kernel_options
+
+    settings = make_settings(
+        ctx.defaults, base=ns.base, layout=ns.input_layout, input_root=ns.input_root, bundles=ns.bundles,
+        backend=ns.backend, store=ns.store,
+    )  # fmt: skip
+    options = kernel_options(ns)
+    if shell is not None and not ns.paths:
+        from .check.current import check_current
+
+        return check_current(shell, options, defaults=ctx.defaults, settings=settings, warn_only=ns.warn_only,
+                             format=ns.format)  # fmt: skip
+    return check_paths(ns.paths or ["."], options, defaults=ctx.defaults, settings=settings, warn_only=ns.warn_only,
+                       format=ns.format)  # fmt: skip
 
 
 # -- offline dependency bundles ----------------------------------------------------------------------
@@ -195,9 +221,12 @@ def rehearse(ns: argparse.Namespace, ctx: Context) -> Any:
             ctx.echo(line)
 
     store = config.first(ns.store, ctx.defaults.store)
+    ctx.local_environment(ns)
     return run_rehearse(
         ns.path,
         store=Path(store).expanduser() if store else None,
+        env=ctx.defaults.env,
+        base=ctx.defaults.base,
         timeout=ns.timeout,
         internet=ns.internet,
         on_cell=lambda cell: ctx.echo(str(cell)),
@@ -235,6 +264,22 @@ def local_competition_list(ns: argparse.Namespace, ctx: Context) -> Any:
     root = Path(store).expanduser() if store else None
     return LocalCompetitions(
         store=Store(root).root, competitions=list_competitions(root, layout=ctx.defaults.input_layout)
+    )
+
+
+def local_image_build(ns: argparse.Namespace, ctx: Context) -> Any:
+    from .local.admin import build_images
+
+    store = config.first(ns.store, ctx.defaults.store)
+    return build_images(
+        ns.paths,
+        base=config.first(ns.base, ctx.defaults.base),
+        store=Path(store).expanduser() if store else None,
+        index_url=ns.index_url,
+        find_links=ns.find_links,
+        no_index=ns.no_index,
+        rebuild=ns.rebuild,
+        say=ctx.notify,
     )
 
 

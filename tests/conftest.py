@@ -1,5 +1,6 @@
 """Shared fixtures. Every test runs with no Kaggle credentials, its own TMPDIR and local store, and none of
-this machine's pip configuration (find-links, extra indexes, constraints)."""
+this machine's pip configuration (find-links, extra indexes, constraints); local runs build their image twins
+from the test wheelhouse (tests/wheelhouse), offline."""
 
 from __future__ import annotations
 
@@ -19,17 +20,10 @@ pytest_plugins: list[str] = [
 
 _LEAKY_PREFIXES = ("KAGGLE_", "KAGGLEHUB_", "PIP_", "UV_")
 
-# Property tests (tests/test_properties.py): no deadline on a loaded 2-core machine, no example database left
-# in the work tree; in CI the same examples every run, so a red run can be run again and seen again.
-from hypothesis import settings as _hypothesis_settings  # noqa: E402
-
-_hypothesis_settings.register_profile("dev", deadline=None, database=None)
-_hypothesis_settings.register_profile("ci", deadline=None, database=None, derandomize=True, print_blob=True)
-_hypothesis_settings.load_profile("ci" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "dev")
-
-
 @pytest.fixture(autouse=True)
-def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_env(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, image_caches: Path
+) -> Path:
     for name in list(os.environ):
         if name.startswith(_LEAKY_PREFIXES) or name.lower() in ("http_proxy", "https_proxy", "no_proxy"):
             monkeypatch.delenv(name, raising=False)
@@ -44,6 +38,9 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     monkeypatch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
     monkeypatch.setenv("UV_NO_CONFIG", "1")
     monkeypatch.setenv("KAGGLEHUB_CACHE", str(home / "kagglehub"))
+    from tests.fixtures_local import use_test_wheelhouse
+
+    use_test_wheelhouse(monkeypatch, image_caches)
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR

@@ -25,7 +25,39 @@ if TYPE_CHECKING:
     from kaggle_magics.backends.kaggle import KaggleBackend
     from kaggle_magics.backends.retry import RetryPolicy
 
-__all__ = ["FAKE_KEY", "FAKE_TOKEN", "FAKE_USER", "KaggleServer", "fast_retry_policy", "run_kaggle_cli"]
+__all__ = [
+    "FAKE_KEY",
+    "FAKE_TOKEN",
+    "FAKE_USER",
+    "KaggleServer",
+    "client_reads_versions",
+    "client_resumes_uploads",
+    "fast_retry_policy",
+    "left",
+    "run_kaggle_cli",
+]
+
+
+# What the official client can do depends on its version: Kaggle's image has kaggle 2.0.1 (kagglesdk 0.1.18),
+# which cannot read submission limits or ask about one version of a kernel, and sends an interrupted upload
+# again whole; kaggle 2.2 can. The tests run under both (tests/test_image_compat.py).
+def left(backend: KaggleBackend, count: int) -> int | None:
+    """The submissions left that a result reports: ``count``, or None from a client that cannot read them."""
+    return count if backend.reads_limits() else None
+
+
+def client_reads_versions() -> bool:
+    from kagglesdk.kernels.types.kernels_api_service import ApiGetKernelSessionStatusRequest
+
+    return hasattr(ApiGetKernelSessionStatusRequest(), "version_label")
+
+
+def client_resumes_uploads() -> bool:
+    import importlib.metadata
+
+    from packaging.version import Version
+
+    return Version(importlib.metadata.version("kaggle")) >= Version("2.2")
 
 
 @pytest.fixture(scope="session")
@@ -80,7 +112,7 @@ def run_kaggle_cli(
     credentials: bool = True,
     timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
-    """Run the official CLI (``python -m kaggle ARGS``) against ``server`` and return the finished process.
+    """Run the official CLI (``kaggle ARGS``) against ``server`` and return the finished process.
 
     The child gets this process's environment (the tests' isolation included), the variables that route the
     client to the server, the fake credentials unless ``credentials=False``, then ``env`` on top.
@@ -91,8 +123,12 @@ def run_kaggle_cli(
             child_env.pop(name, None)
     child_env.update(server.client_env(credentials=credentials))
     child_env.update(env or {})
+    # the console script: `python -m kaggle` works only from kaggle 2.2 on (2.0.1, Kaggle's image, has no
+    # kaggle/__main__.py)
+    script = Path(sys.executable).with_name("kaggle")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "kaggle"]
     return subprocess.run(
-        [sys.executable, "-m", "kaggle", *args],
+        [*command, *args],
         cwd=cwd,
         env=child_env,
         capture_output=True,

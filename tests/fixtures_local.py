@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -13,10 +14,13 @@ import threading
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 from kaggle_magics.notebook import build_notebook
+from tests import wheelhouse
+from tests.requires import require
 
 SECRET = "test-secret-must-never-reach-a-run"
 
@@ -110,10 +114,38 @@ def loopback_server() -> Iterator[LoopbackServer]:
     server.close()
 
 
+@pytest.fixture(scope="session")
+def image_caches(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's image twins and uv cache, shared by its tests (a twin is built once per package set)."""
+    return tmp_path_factory.mktemp("image-caches")
+
+
+def use_test_wheelhouse(mp: pytest.MonkeyPatch, caches: Path) -> None:
+    """Local runs build their image twins from the test wheelhouse, uv offline, into the session's caches."""
+    mp.setenv("KAGGLE_MAGICS_IMAGE_CACHE", str(caches / "image-envs"))
+    mp.setenv("UV_CACHE_DIR", str(caches / "uv"))
+    mp.setenv("UV_FIND_LINKS", str(wheelhouse.folder()))
+    mp.setenv("UV_OFFLINE", "1")
+    if not _wheelhouse_complete():  # a twin cannot be built: the tests that need one skip (fail in CI)
+        from kaggle_magics.local import image_build
+
+        def build(*args: object, **kwargs: object) -> NoReturn:
+            require("image-wheelhouse")
+            raise AssertionError("unreachable")
+
+        mp.setattr(image_build, "build", build)
+
+
+@functools.cache
+def _wheelhouse_complete() -> bool:
+    return wheelhouse.complete()
+
+
 @contextlib.contextmanager
-def isolated_environ(store: Path, tmp: Path) -> Iterator[None]:
-    """What tests/conftest.py does per test, for module-scoped fixtures that start runs; plus a fake secret
-    that runs must not see."""
+def isolated_environ(store: Path, tmp: Path, caches: Path) -> Iterator[None]:
+    """What tests/conftest.py does per test, for module-scoped fixtures that start runs (``caches``: the
+    session's image caches); plus a fake secret that runs must not see."""
+
     with pytest.MonkeyPatch.context() as mp:
         for name in list(os.environ):
             if name.startswith(("KAGGLE_", "KAGGLEHUB_", "PIP_", "UV_")) or name.lower() in (
@@ -130,6 +162,7 @@ def isolated_environ(store: Path, tmp: Path) -> Iterator[None]:
         mp.setenv("PIP_CONFIG_FILE", os.devnull)
         mp.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
         mp.setenv("KAGGLE_KEY", SECRET)
+        use_test_wheelhouse(mp, caches)
         yield
 
 

@@ -47,7 +47,7 @@ class LocalWorld:
 
 
 @pytest.fixture(scope="session")
-def local_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalWorld]:
+def local_world(tmp_path_factory: pytest.TempPathFactory, image_caches: Path) -> Iterator[LocalWorld]:
 
     require("bwrap")
     from kaggle_magics.local.admin import add_competition
@@ -55,7 +55,7 @@ def local_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalWorld
 
     root = tmp_path_factory.mktemp("workflow-world")
     store = root / "store"
-    with isolated_environ(store, root / "tmp"):
+    with isolated_environ(store, root / "tmp", image_caches):
         backend = LocalBackend(store)
         data = root / "comp-data"
         data.mkdir()

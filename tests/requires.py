@@ -61,6 +61,12 @@ def python312() -> str | None:
     return None
 
 
+def _wheelhouse() -> bool:
+    from tests import wheelhouse
+
+    return wheelhouse.complete()
+
+
 # name -> (check, what is missing and how to get it)
 NEEDS: dict[str, tuple[Callable[[], bool], str]] = {
     "bwrap": (
@@ -76,6 +82,10 @@ NEEDS: dict[str, tuple[Callable[[], bool], str]] = {
     "python3.12": (lambda: python312() is not None, "a CPython 3.12 interpreter (python3.12 on PATH or in pyenv)"),
     "writable-run": (lambda: os.access("/run", os.W_OK), "a writable /run to put a host socket in"),
     "git": (lambda: shutil.which("git") is not None, "git, for git requirements (Debian: apt-get install git)"),
+    "image-wheelhouse": (
+        _wheelhouse,
+        "the test wheelhouse of Kaggle's image versions (run `python -m tests.wheelhouse` once, online)",
+    ),
 }
 
 

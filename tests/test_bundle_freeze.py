@@ -22,6 +22,7 @@ from kaggle_magics.bundle import (
 )
 from kaggle_magics.bundle._util import sha256_file
 from kaggle_magics.bundle.archive import unpacked_by_kaggle
+from kaggle_magics.bundle.base import SHIPPED_DESCRIPTION
 from kaggle_magics.bundle.wheels import WheelName
 from kaggle_magics.cli import main
 from kaggle_magics.errors import BundleError
@@ -60,8 +61,9 @@ def test_kaggle_target_from_this_machine_without_network(alpha_bundle: Path) -> 
     assert on_disk == {f.filename for f in manifest.files} | {MANIFEST_NAME, "README.txt"}
     assert not any(p.is_dir() for p in alpha_bundle.iterdir()), "a bundle is flat"
     assert oct(alpha_bundle.stat().st_mode & 0o777) == "0o755"
-    assert manifest.base == {} and manifest.left_out == []
-    assert any("no base: nothing was left out" in note for note in manifest.notes)
+    # no base given: Kaggle's image list shipped in the package is the base (it has no kmt-*)
+    assert manifest.base == {"source": SHIPPED_DESCRIPTION, "packages": 873} and manifest.left_out == []
+    assert any(f"left out what {SHIPPED_DESCRIPTION} has" in note for note in manifest.notes)
 
 
 def test_summary_reads_in_a_terminal_and_a_notebook(bundle_env: PackageIndex, tmp_path: Path) -> None:
@@ -71,11 +73,29 @@ def test_summary_reads_in_a_terminal_and_a_notebook(bundle_env: PackageIndex, tm
     assert "kmt-alpha==1.0, kmt-beta==1.0" in text
     assert "built from source  kmt-beta==1.0" in text
     assert "left out           nothing" in text
-    assert "no base: nothing was left out" in text
+    assert "--capture-base FILE" in text and "--base FILE" in text  # how to use a snapshot of one's image
     assert f"{result.files} files" in text and "MB" in text
     html = result._repr_html_()
     assert "<table>" in html and "kmt-beta==1.0" in html
     assert result.installer.startswith("uv ")
+
+
+@pytest.mark.requires("image-wheelhouse")
+def test_without_a_base_what_the_shipped_image_list_has_is_left_out(
+    bundle_env: PackageIndex, tmp_path: Path
+) -> None:
+    from tests import wheelhouse
+
+    kwargs = {**bundle_env.freeze_kwargs(), "find_links": [bundle_env.links, wheelhouse.folder()]}
+    result = freeze(["kmt-alpha", "six"], dest=tmp_path / "deps", **kwargs)
+    assert result.wheels == ["kmt-alpha==1.0", "kmt-beta==1.0"]
+    assert result.left_out == ["six==1.17.0"]  # Kaggle's image has six 1.17.0
+    assert f"left out what {SHIPPED_DESCRIPTION} has" in result.notes[0]
+    bare = freeze(["kmt-alpha", "six"], dest=tmp_path / "all", no_base=True, **kwargs)
+    assert bare.left_out == [] and "six==1.17.0" in bare.wheels
+    assert any("no base: nothing was left out" in note for note in bare.notes)
+    other = freeze(["six"], dest=tmp_path / "py311", python_version="3.11", **kwargs)
+    assert other.left_out == [], "the shipped list is Python 3.12's image: not a base for another Python"
 
 
 def test_progress_callback_sees_download_and_build(bundle_env: PackageIndex, tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kaggle_magics.cli import LOCAL_COMPETITION_VERBS, VERBS
+from kaggle_magics.cli import LOCAL_COMPETITION_VERBS, LOCAL_IMAGE_VERBS, VERBS
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
 
@@ -24,14 +24,16 @@ def test_every_verb_is_documented() -> None:
         assert f"kaggle-magics {verb}" in README, f"kaggle-magics {verb} is missing from README.md"
     for verb in LOCAL_COMPETITION_VERBS:
         assert f"kaggle-magics local competition {verb}" in README
+    for verb in LOCAL_IMAGE_VERBS:
+        assert f"kaggle-magics local image {verb}" in README
 
 
 def test_readme_names_the_two_setup_commands_and_ci_runs_the_test_command() -> None:
     assert "pip install . && kaggle-magics demo" in README
-    test_command = 'pip install -e ".[test]" && python -m pytest'
+    test_command = 'pip install -e ".[test]" && python -m tests.wheelhouse && python -m pytest'
     assert test_command in README
     ci = (Path(__file__).parent.parent / ".ci" / "run").read_text()
-    assert "\npython -m pytest\n" in ci
+    assert "\npython -m tests.wheelhouse\npython -m pytest\n" in ci
 
 
 def test_every_option_of_rehearse_is_documented() -> None:

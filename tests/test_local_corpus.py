@@ -135,12 +135,12 @@ def _competition(root: Path, rows: int = 3) -> Path:
 
 
 @pytest.fixture(scope="module", params=["bwrap", "unshare"])
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> World:
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, image_caches: Path) -> World:
     mode = request.param
     require("bwrap" if mode == "bwrap" else "unshare-view")
     root = tmp_path_factory.mktemp(f"corpus-{mode}")
     store = root / "store"
-    with isolated_environ(store, root / "tmp"), pytest.MonkeyPatch.context() as patch:
+    with isolated_environ(store, root / "tmp", image_caches), pytest.MonkeyPatch.context() as patch:
         if mode == "unshare":
             patch.setenv("PATH", _path_without_bwrap(root / "bin"))
         sandbox.probe.cache_clear()

@@ -31,8 +31,7 @@ for name, path in PATHS.items():
 found["home"] = os.path.exists(os.path.expanduser("~/.kaggle/kaggle.json"))
 from kagglesdk import get_access_token_from_env
 import kagglehub.config
-from kaggle_magics import config
-clients = [get_access_token_from_env()[0], kagglehub.config.get_kaggle_credentials(), config.credentials_source()]
+clients = [get_access_token_from_env()[0], kagglehub.config.get_kaggle_credentials()]
 found["clients"] = [None if v is None else "SOMETHING" for v in clients]
 print("FOUND", json.dumps(found))
 """
@@ -86,7 +85,7 @@ def test_no_credential_reaches_a_sandboxed_run(tmp_path: Path, machine: dict[str
     hidden = {name: found[name] for name in machine if name not in ("visible", "folder")}
     assert all(value in ("", "FileNotFoundError") for value in hidden.values()), json.dumps(hidden)
     assert found["folder"] in ("", "FileNotFoundError"), found["folder"]
-    assert found["home"] is False and found["clients"] == [None, None, None]
+    assert found["home"] is False and found["clients"] == [None, None]
     assert SECRET not in result.log.read_text() and SECRET not in (result.run_dir / "env.json").read_text()
     assert not any("credentials" in note for note in result.notes)
 
@@ -94,7 +93,7 @@ def test_no_credential_reaches_a_sandboxed_run(tmp_path: Path, machine: dict[str
 def test_without_namespaces_the_run_says_what_it_could_still_read(tmp_path: Path, machine: dict[str, Path]) -> None:
     found, result = _probe(tmp_path, machine, "none")
     assert found["vars"] == ["KAGGLE_KERNEL_RUN_TYPE", "KAGGLE_MAGICS_INPUT_ROOT", "KAGGLE_MAGICS_WORKING_DIR"]
-    assert found["home"] is False and found["clients"] == [None, None, None], "HOME and the variables point away"
+    assert found["home"] is False and found["clients"] == [None, None], "HOME and the variables point away"
     assert found["kaggle_json"] == "SECRET", "no mount namespace: a full path still reads the file"
     (note,) = [note for note in result.notes if note.startswith("credentials:")]
     for name in ("folder", "xdg_config", "config_dir", "token_file", "hub_cache"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from kaggle_magics.local.admin import add_competition
 from kaggle_magics.local.backend import LocalBackend
 from kaggle_magics.local.rehearse import rehearse
 from kaggle_magics.results import KernelStatus
+from tests import wheelhouse
 from tests.fixtures_local import make_wheel
 
 needs_bwrap = pytest.mark.requires("bwrap")
@@ -23,20 +25,31 @@ needs_bwrap = pytest.mark.requires("bwrap")
 EXPECTED = "id,y\n" + "".join(f"{i},{2 * i + 1:.1f}\n" for i in range(21, 31))  # y = 2x + 1, learnt
 
 
-@needs_bwrap
-def test_demo_with_local_wheels(tmp_path: Path, isolated_env: Path) -> None:
+def _wheelhouse_dataset(tmp_path: Path) -> Path:
+    """An attached wheelhouse: the test packages, and kaggle-magics's requirements at the image's versions
+    (what `pip install kaggle-magics` in the deps kernel needs, with no index)."""
     wheels = tmp_path / "wheelhouse"
+    for path in wheelhouse.folder().glob("*.whl"):
+        (wheels / path.name).parent.mkdir(exist_ok=True)
+        shutil.copyfile(path, wheels / path.name)
     make_wheel(wheels, "tinydep", "1.0")
     make_wheel(wheels, "tinyapp", "2.0", requires=("tinydep>=1",))
+    LocalBackend().dataset_upload(wheels, DatasetRef.parse("me/wheelhouse"))
+    return wheels
+
+
+@needs_bwrap
+@pytest.mark.requires("image-wheelhouse")
+def test_demo_with_local_wheels(tmp_path: Path, isolated_env: Path) -> None:
+    _wheelhouse_dataset(tmp_path)
     backend = LocalBackend()
-    backend.dataset_upload(wheels, DatasetRef.parse("me/wheelhouse"))
     lines: list[str] = []
     result = demo(requirements=["tinyapp"], find_links=["/kaggle/input/datasets/me/wheelhouse"], no_index=True,
                   datasets=["me/wheelhouse"], echo=lines.append, timeout=300)  # fmt: skip
     assert result.ok and result.exit_code == 0, (result.failure_message, result.log_tail)
     assert [step.status for step in result.steps] == ["READY", "COMPLETE", "COMPLETE", "COMPLETE"]
     assert all(step.seconds and step.seconds > 0 for step in result.steps[1:3])
-    assert result.total_seconds and result.total_seconds < 120
+    assert result.total_seconds and result.total_seconds < 180
     assert result.submission_csv is not None and result.submission_csv.read_text() == EXPECTED
     assert any(line.startswith("[4/4] code submission") for line in lines)
     text = str(result)
@@ -71,16 +84,20 @@ def test_demo_with_local_wheels(tmp_path: Path, isolated_env: Path) -> None:
 
 
 @needs_bwrap
-def test_demo_stops_at_a_failed_deps_run(isolated_env: Path) -> None:
+@pytest.mark.requires("image-wheelhouse")
+def test_demo_stops_at_a_failed_deps_run(tmp_path: Path, isolated_env: Path) -> None:
+    _wheelhouse_dataset(tmp_path)
     result = demo(
         requirements=["no-such-package-anywhere"],
-        find_links=["/kaggle/input/nowhere"],
+        find_links=["/kaggle/input/datasets/me/wheelhouse"],
         no_index=True,
+        datasets=["me/wheelhouse"],
         timeout=300,
     )
     assert not result.ok and result.exit_code == 1
     assert [step.status for step in result.steps] == ["READY", "ERROR"]
     assert result.failure_message and result.failure_message.startswith(f"{DEPS.id}/1: ERROR: ")
+    assert "no-such-package-anywhere" in result.failure_message  # the freeze failed, not the install before it
     assert result.log_tail and result.submission_csv is None
 
 

@@ -118,11 +118,11 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+def world(tmp_path_factory: pytest.TempPathFactory, image_caches: Path) -> World:
     root = tmp_path_factory.mktemp("local-world")
     store = root / "store"
     server = LoopbackServer()
-    with isolated_environ(store, root / "tmp"):
+    with isolated_environ(store, root / "tmp", image_caches):
         backend = LocalBackend(store)
         comp = root / "comp"
         comp.mkdir()

@@ -10,7 +10,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from kaggle_magics.bundle.archive import ARCHIVE_SUFFIX, archive_name, unpack_archive
@@ -18,6 +18,12 @@ from kaggle_magics.bundle.manifest import BundleFile
 from kaggle_magics.errors import BundleError, InvalidRef, MetadataError
 from kaggle_magics.handles import MODEL_FRAMEWORKS, CompetitionRef, DatasetRef, KernelRef, ModelRef
 from kaggle_magics.metadata import ACCELERATORS, KernelMetadata
+
+# No deadline on a loaded 2-core machine, no example database left in the work tree; in CI the same examples
+# every run, so a red run can be run again and seen again.
+settings.register_profile("dev", deadline=None, database=None)
+settings.register_profile("ci", deadline=None, database=None, derandomize=True, print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "dev")
 
 # -- references ----------------------------------------------------------------------------------------------
 ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import nbformat.v4 as v4
+import pytest
 
 from kaggle_magics import modules
 from kaggle_magics.bundle import shipped_base
@@ -78,6 +79,22 @@ def test_a_cell_that_is_not_python_is_kept_with_its_error() -> None:
     assert [i.module for i in scan.imports] == ["os"]
 
 
+def test_the_import_lines_of_a_broken_cell_still_count() -> None:
+    scan = scan_notebook(_notebook("import polars as pl\ndef broken(:\n    pass\n    from sklearn import svm\n"))
+    assert scan.cells[0].tree is None
+    assert [(i.module, i.cell, i.line) for i in scan.imports] == [("polars", 1, 1), ("sklearn", 1, 4)]
+
+
+def test_assignments_from_the_shell_and_magics_under_every_ipython() -> None:
+    # IPython 7 under Python 3.12 (Kaggle's image) does not transform `x = !cmd` itself.
+    scan = scan_notebook(_notebook("files = !ls /kaggle/input\nt = %timeit -o sum([])\nimport numpy\n"))
+    assert scan.cells[0].tree is not None and [i.module for i in scan.imports] == ["numpy"]
+    assert [(c.kind, c.text, c.line) for c in scan.commands] == [
+        ("shell", "ls /kaggle/input", 1),
+        ("magic", "timeit -o sum([])", 2),
+    ]
+
+
 def test_python_files_and_the_modules_a_folder_provides(tmp_path: Path) -> None:
     src = tmp_path / "codes"
     (src / "mypkg").mkdir(parents=True)
@@ -114,3 +131,47 @@ def test_the_standard_library_of_the_target_python() -> None:
     assert modules.removed_from_stdlib("imp", "3.11") is None
     assert not modules.is_stdlib("asyncore", "3.12")
     assert modules.runtime_only("kaggle_secrets") and not modules.runtime_only("numpy")
+
+
+QUICK = [
+    "!pip install -q polars==1.2   \nimport numpy as np\n",
+    "x = !ls /kaggle/input\nfiles, more = !ls\n!!echo hi",
+    "%matplotlib inline\n%time y = 1\n%pip install 'a>=1' b\n%env HF_HOME=/x",
+    "if True:\n    !echo {x} $y\nelse:\n    %cd /tmp\n",
+    "a = b != c\nd = e % f\n!ls",
+]
+
+
+@pytest.mark.parametrize("source", QUICK)
+def test_escaped_lines_become_what_ipythons_transformer_makes_of_them(source: str) -> None:
+    """The line-by-line path (IPython's transformer costs about a millisecond a cell) gives the same tree."""
+    import ast
+
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    from kaggle_magics.scan import _parse
+
+    tree, error = _parse(source)
+    assert error is None and tree is not None
+    assert ast.dump(tree) == ast.dump(ast.parse(TransformerManager().transform_cell(source)))
+
+
+def test_cells_the_line_path_cannot_read_go_to_ipython() -> None:
+    scan = scan_notebook(_notebook('"""doc\n!not a command\n"""\n!ls\n', "np.sum?\n", "  !indented first\n"))
+    assert [(c.text, c.cell) for c in scan.commands if c.magic != "pinfo"] == [("ls", 1), ("indented first", 3)]
+    assert all(cell.tree is not None for cell in scan.cells)
+
+
+def test_what_may_never_run_is_told_apart() -> None:
+    scan = scan_notebook(
+        _notebook(
+            "import os\nif not os.path.exists('/kaggle/input/w'):\n    !pip install x\n    import fallback\n",
+            "try:\n    import a\nexcept ImportError:\n    !pip install a\n",
+            "def f():\n    !pip install inside_def\nif __name__ == '__main__':\n    import main_mod\n",
+        )
+    )
+    assert [(c.text, c.conditional) for c in scan.commands] == [
+        ("pip install x", True), ("pip install a", True), ("pip install inside_def", False),
+    ]  # fmt: skip
+    conditional = {i.module: i.conditional for i in scan.imports}
+    assert conditional == {"os": False, "fallback": True, "a": False, "main_mod": False}

@@ -54,12 +54,17 @@ def open_backend(
     *explicit: str | None,
     store: str | os.PathLike[str] | None = None,
     notify: Callable[[str], None] | None = None,
+    env: str | None = None,
+    base: str | os.PathLike[str] | None = None,
 ) -> Backend:
-    """Choose (see :func:`choose_backend_name`) and build a backend; ``store`` is the local backend's folder."""
+    """Choose (see :func:`choose_backend_name`) and build a backend; ``store`` is the local backend's folder,
+    ``env`` and ``base`` the environment of its runs (see :mod:`kaggle_magics.local.environment`)."""
     from pathlib import Path
 
     name = choose_backend_name(*explicit, notify=notify)
-    if name == "local" and store:
-        return get_backend(name, store=Path(store).expanduser())
+    if name == "local":
+        return get_backend(
+            name, store=Path(store).expanduser() if store else None, env=env, base=str(base) if base else None
+        )
     return get_backend(name)
 

@@ -87,6 +87,12 @@ def _one_line(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+LIMITS_UNKNOWN = (
+    "submissions left today: unknown (this kaggle client, older than 2.2, cannot read the limits; "
+    "pip install -U 'kaggle>=2.2' shows them)"
+)
+
+
 class KaggleBackend(Backend):
     """kaggle.com, through the official ``kaggle`` and ``kagglehub`` clients.
 
@@ -113,7 +119,7 @@ class KaggleBackend(Backend):
                 from kaggle.api.kaggle_api_extended import KaggleApi
             except ImportError as exc:
                 raise BackendError(
-                    f"the official kaggle client cannot be imported ({exc})", hint="pip install 'kaggle>=2.2'"
+                    f"the official kaggle client cannot be imported ({exc})", hint="pip install 'kaggle>=2.0.1'"
                 ) from None
             api = KaggleApi()
             _follow_environment(api)
@@ -413,8 +419,7 @@ class KaggleBackend(Backend):
         request = ApiGetKernelSessionStatusRequest()
         request.user_name = ref.owner
         request.kernel_slug = ref.slug
-        if ref.version is not None:
-            request.version_label = str(ref.version)
+        self._ask_for_version(request, ref)
         response = self._read(
             lambda: self._sdk(lambda c: c.kernels.kernels_api_client.get_kernel_session_status(request)),
             f"the status of {ref}",
@@ -425,6 +430,24 @@ class KaggleBackend(Backend):
             ref=str(ref), status=status, failure_message=response.failure_message or None, version=ref.version
         )
 
+    def _ask_for_version(self, request: Any, ref: KernelRef) -> None:
+        """Ask ``request`` about ``ref``'s version. The kagglesdk of kaggle < 2.2 (0.1.18 in Kaggle's image)
+        has no version field: it answers about the latest version only, which is right when that is the one
+        asked for; any other is refused by name rather than answered about the wrong version."""
+        if ref.version is None:
+            return
+        if hasattr(request, "version_label"):
+            request.version_label = str(ref.version)
+            return
+        latest = self._kernel_version(ref)
+        if latest != ref.version:
+            raise BackendError(
+                f"{ref}: this kaggle client (kagglesdk without per-version requests) can only read the latest "
+                f"version{f' ({latest})' if latest else ''}",
+                hint=f"ask for {ref.id} without a version, or pip install -U 'kaggle>=2.2' to read version "
+                f"{ref.version}",
+            )
+
     def _output_page(self, ref: KernelRef, token: str) -> Any:
         from kagglesdk.kernels.types.kernels_api_service import ApiListKernelSessionOutputRequest
 
@@ -434,8 +457,7 @@ class KaggleBackend(Backend):
         request.page_size = OUTPUT_PAGE_SIZE
         if token:
             request.page_token = token
-        if ref.version is not None:
-            request.version_label = str(ref.version)
+        self._ask_for_version(request, ref)
         return self._read(
             lambda: self._sdk(lambda c: c.kernels.kernels_api_client.list_kernel_session_output(request)),
             f"the output of {ref}",
@@ -523,12 +545,15 @@ class KaggleBackend(Backend):
                 )
             ref = int(found.ref)
         notes = ["the connection failed after sending; the submission had been made"] if recovered else []
+        left = self._left_or_none(competition)
+        if left is None and not self.reads_limits():
+            notes.append(LIMITS_UNKNOWN)
         return Submission(
             competition=competition.slug,
             ref=str(ref),
             status="PENDING",
             message=description or None,  # what the user wrote, as the status calls report it (not the reply)
-            submissions_left=self._left_or_none(competition),
+            submissions_left=left,
             url=f"{competition.url}/submissions",
             notes=notes,
         )
@@ -568,7 +593,9 @@ class KaggleBackend(Backend):
 
         def send(api: Any) -> Any:
             response = api.competition_submit(str(path), message, competition.slug, quiet=True)
-            if response.message == api.COMPETITION_SUBMIT_UPLOAD_FAILED_MESSAGE:
+            # kaggle 2.0.1 (Kaggle's image) writes the message out instead of naming it
+            failed = getattr(api, "COMPETITION_SUBMIT_UPLOAD_FAILED_MESSAGE", "Could not submit to competition")
+            if response.message == failed:
                 # The client gave up on the upload before submitting: safe to try again.
                 raise ConnectionError(f"the upload of {path.name} did not complete")
             return response
@@ -607,7 +634,16 @@ class KaggleBackend(Backend):
             url=f"{competition.url}/submissions",
         )
 
+    def reads_limits(self) -> bool:
+        """Whether this kaggle client can read a competition's submission limits (kaggle >= 2.2)."""
+        return hasattr(self._client(), "competition_get_submission_limits")
+
     def submissions_left(self, competition: CompetitionRef) -> int | None:
+        if not self.reads_limits():
+            # kaggle < 2.2 (2.0.1 in Kaggle's image) cannot read the limits: unknown, but the listing of our
+            # submissions is still the check that the competition exists and that we may enter it.
+            self._submissions(competition)
+            return None
         limits = self._read(
             lambda: self._call(lambda api: api.competition_get_submission_limits(competition.slug)),
             f"the submission limits of {competition}",

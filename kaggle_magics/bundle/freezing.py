@@ -23,7 +23,7 @@ from ..errors import BundleError
 from ..results import Result
 from ._util import all_or_nothing, disk_full_error, human_size, is_disk_full, sha256_file
 from .archive import check_outward_links, pack_dir, unpacked_by_kaggle
-from .base import BaseSnapshot, read_base, running_environment
+from .base import SHIPPED_DESCRIPTION, BaseSnapshot, read_base, running_environment, shipped_base
 from .build import FREEZE_ON_KAGGLE, build_wheel, check_built_fits
 from .fetch import fetch_all
 from .manifest import MANIFEST_NAME, BundleFile, Manifest, read_manifest
@@ -108,8 +108,9 @@ def freeze(
 
     Defaults: inside Kaggle, the running interpreter is the target, its installed packages the base, and
     the bundle goes to ``<working dir>/<name or kaggle_deps>`` (the notebook's output); elsewhere the target
-    is CPython ``runtime.KAGGLE_PYTHON`` on ``runtime.KAGGLE_PLATFORM``, there is no base unless ``base``
-    names a snapshot, and the bundle goes to ``./<name or kaggle_deps>``. ``no_index`` with ``find_links``
+    is CPython ``runtime.KAGGLE_PYTHON`` on ``runtime.KAGGLE_PLATFORM``, the base is ``base`` or else, for
+    Kaggle's Python, the image list shipped in the package (:func:`.base.shipped_base`; ``no_base`` leaves
+    nothing out), and the bundle goes to ``./<name or kaggle_deps>``. ``no_index`` with ``find_links``
     freezes without any index.
     """
     started = time.monotonic()
@@ -267,6 +268,13 @@ def _freeze_into(
             "no base: nothing was left out (freeze inside Kaggle, or pass a base snapshot written there by "
             "`kaggle-magics freeze --capture-base FILE`)",
         )
+    elif snapshot.source == SHIPPED_DESCRIPTION:
+        notes.insert(
+            0,
+            f"left out what {SHIPPED_DESCRIPTION} has; for your image's exact packages, write a snapshot in a "
+            "Kaggle notebook (`kaggle-magics freeze --capture-base FILE`) and freeze with --base FILE "
+            "(--no-base leaves nothing out)",
+        )
     install_reqs = list(dict.fromkeys(named_requirements(written)))
     for item in built:
         direct = next((p for p in shipped if p.project == item["project"] and p.direct), None)
@@ -421,6 +429,9 @@ def _choose_base(base: str | os.PathLike[str] | None, no_base: bool, target: Tar
         return read_base(base)
     if target.executable:  # the running interpreter inside Kaggle: its image is the base
         return running_environment()
+    shipped = shipped_base()
+    if shipped.python and target.python_version == shipped.python:  # Kaggle's own Python: its image list
+        return shipped
     return None
 
 

@@ -172,13 +172,15 @@ def own_wheel(out_dir: Path) -> Path:
         return out
     metadata = f"Metadata-Version: 2.1\nName: kaggle-magics\nVersion: {version}\n"
     entry_points = "[console_scripts]\nkaggle-magics = kaggle_magics.cli:main\n"
-    try:
-        dist = md.distribution("kaggle-magics")
-        if dist.version == version:
-            metadata = dist.read_text("METADATA") or metadata
+    # The installed distribution's metadata (its requirements), from its dist-info; a source checkout also
+    # holds an egg-info of the same name (written by `pip install -e .`), whose PKG-INFO serves when alone.
+    found = [d for d in md.distributions(name="kaggle-magics") if d.version == version]
+    for dist in sorted(found, key=lambda d: d.read_text("METADATA") is None):
+        text = dist.read_text("METADATA") or dist.read_text("PKG-INFO")
+        if text:
+            metadata = text
             entry_points = dist.read_text("entry_points.txt") or entry_points
-    except md.PackageNotFoundError:
-        pass
+            break
     out = Path(out_dir) / filename
     with WheelFile(out, "w") as wheel:
         for path in sorted(package.rglob("*")):

@@ -1,5 +1,6 @@
 """Running the local Kaggle: register a competition's data (``kaggle-magics local competition add SLUG
-DIR``) and list what the store holds.
+DIR``) and list what the store holds; build the image twins local runs execute in (``kaggle-magics local image
+build [PATH...]``, see :mod:`.image`).
 
 A registered competition is mounted at ``/kaggle/input/competitions/<slug>`` (``/kaggle/input/<slug>`` in the
 flat layout) in every local run that lists it in ``competition_sources``, and takes submissions (checked
@@ -12,6 +13,7 @@ import json
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -178,3 +180,91 @@ def list_competitions(store: Path | None = None, *, layout: str | None = None) -
             )
         )
     return found
+
+
+# -- image twins ----------------------------------------------------------------------------------------------
+@dataclass
+class ImageTwin:
+    """One image twin: what it was built for, what it holds, where it is."""
+
+    target: str
+    python: str
+    packages: list[str]  # the base's packages the notebook imports, name==version
+    path: Path
+    built: bool
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        how = f"built in {self.seconds:.1f} s" if self.built else "in the cache"
+        held = ", ".join(self.packages) or "the kernel machinery only"
+        return f"{self.target}: Python {self.python}; {held} ({how}) at {self.path}"
+
+
+@dataclass
+class ImageTwins(Result):
+    """``kaggle-magics local image build``: the image twins local runs will execute in, ready offline."""
+
+    base: str
+    twins: list[ImageTwin] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    _title = "image twins"
+    _hidden = ("twins",)
+
+    def __str__(self) -> str:
+        return "\n".join([super().__str__(), *(f"  {twin}" for twin in self.twins)])
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def build_images(
+    paths: list[str] | tuple[str, ...] = (),
+    *,
+    base: str | None = None,
+    store: Path | None = None,
+    index_url: str | None = None,
+    find_links: list[str] | tuple[str, ...] = (),
+    no_index: bool = False,
+    rebuild: bool = False,
+    say: Callable[[str], None] | None = None,
+) -> ImageTwins:
+    """Build (while online) the image twins of ``paths`` (kernel folders, notebooks, .py files; their
+    attached sources are read from the local store), so that their local runs need no index; without
+    ``paths``, the twin of a notebook that imports nothing (the kernel machinery)."""
+    from .backend import LocalBackend
+    from .image import choose_base, ensure, plan
+    from .image_build import Index
+    from .rehearse import read_runnable
+
+    snapshot = choose_base(base)
+    index = None
+    if index_url or find_links or no_index:
+        links = tuple(str(Path(f).expanduser().absolute()) if "://" not in f else f for f in find_links)
+        index = Index(index_url=index_url, find_links=links, no_index=no_index)
+    backend = LocalBackend(store)
+    result = ImageTwins(base=snapshot.source)
+    targets: list[tuple[str, Any, dict[str, Path]]] = []
+    for text in paths or ():
+        runnable = read_runnable(text)
+        sources = runnable.sources
+        inputs, _ = backend.resolve_sources(
+            kernels=sources["kernels"], datasets=sources["datasets"], competitions=sources["competitions"],
+            models=sources["models"], exclude=runnable.exclude,
+        )  # fmt: skip
+        code: Any = runnable.code
+        if runnable.kernel_type == "script":
+            code = {"cells": [{"cell_type": "code", "source": runnable.code}]}
+        targets.append((str(text), code, inputs))
+    if not targets:
+        targets.append(("the kernel alone", {"cells": []}, {}))
+    for name, code, inputs in targets:
+        wanted = plan(code, inputs, snapshot)
+        twin = ensure(wanted, say=say, index=index, rebuild=rebuild, deep=True)
+        packages = [f"{n}=={v}" for n, v in sorted(wanted.requirements.items()) if n in wanted.imported]
+        result.twins.append(
+            ImageTwin(name, twin.python.version, packages, twin.path, twin.built, twin.seconds, twin.notes)
+        )
+        result.notes += [note for note in [*wanted.notes, *twin.notes] if note not in result.notes]
+    return result

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from ..errors import BackendError, MetadataError, NotFound
 from ..handles import CompetitionRef, DatasetRef, KernelRef, ModelRef
 from ..metadata import KERNEL_METADATA, check_accelerator
 from ..results import KernelStatus, LogEntry, OutputFile, PushResult
-from . import runner, runs, sandbox, store
+from . import environment, runner, runs, sandbox, store
 from .kernel_folder import PushedKernel, read_kernel_folder
 from .limits import size
 from .store import Store
@@ -56,13 +57,21 @@ def machine_shape(shape: str | None, gpu: bool = False, tpu: bool = False) -> st
     return shape or (DEFAULT_GPU if gpu else "TpuV38" if tpu else None)
 
 
+def _say(text: str) -> None:
+    """What takes a while before a run (building its image twin), on stderr as it starts."""
+    print(text, file=sys.stderr, flush=True)
+
+
 class LocalBackend(Competitions, Uploads, Backend):
     """Kaggle on this machine. ``store`` defaults to ``$KAGGLE_MAGICS_STORE`` or the user's cache dir."""
 
     name = "local"
 
-    def __init__(self, store: Path | None = None):
+    def __init__(self, store: Path | None = None, *, env: str | None = None, base: str | None = None):
+        """``env``/``base``: the environment of the runs (see :mod:`.environment`): ``twin`` (default) made
+        of the base snapshot ``base`` (default: Kaggle's image list shipped in the package), or ``user``."""
         self.store = Store(store)
+        self.environment = environment.Choice(environment.check_env(env), base or None)
 
     def describe(self) -> str:
         return f"local Kaggle in {self.store.root}"
@@ -141,6 +150,8 @@ class LocalBackend(Competitions, Uploads, Backend):
             )
             if not no_run:
                 runs.prepare_run(new.path / "run", prepared.spec, pushed.code)
+                # before the run, which stays offline: the image twin built now if the cache lacks it
+                notes += environment.prepare(new.path / "run", self.environment, say=_say)
         assert new.number is not None
         if not no_run:
             runner.spawn(new.path / "run")

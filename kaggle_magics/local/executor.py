@@ -86,17 +86,13 @@ def _execute(run_dir: Path, events: _Events, monitor: Monitor) -> tuple[str, str
         def _kernel_spec_manager_default(self) -> KernelSpecManager:
             return KernelSpecManager(kernel_dirs=[kernels], ensure_native_kernel=False)
 
-    current: dict[str, Any] = {"index": 0, "number": 0, "start": 0.0}  # the cell running now
+    current: dict[str, Any] = {"index": 0, "number": 0, "start": 0.0, "sent": -1}  # the cell running now
 
     def cell_execute(cell: Any, cell_index: int) -> None:
         number = client.code_cells_executed + 1
-        current.update(index=cell_index, number=number, start=time.monotonic())
+        current.update(index=cell_index, number=number, start=time.monotonic(), sent=cell_index)
         monitor.cell_started()
         events.emit("cell_start", index=cell_index, number=number)
-
-    def cell_executed(cell: Any, cell_index: int, execute_reply: Any) -> None:
-        status = "ok" if (execute_reply or {}).get("content", {}).get("status") != "error" else "error"
-        cell_ended(cell, cell_index, client.code_cells_executed, status)
 
     def cell_ended(cell: Any, cell_index: int, number: int, status: str) -> None:
         seconds = time.monotonic() - current["start"]
@@ -115,6 +111,20 @@ def _execute(run_dir: Path, events: _Events, monitor: Monitor) -> tuple[str, str
         events.log("stderr", f"[kaggle-magics] In [{number}] ran {seconds:.2f} s\n")
 
     class Client(NotebookClient):
+        # The end of a cell is taken here rather than from the on_cell_executed hook, which nbclient 0.5.13
+        # (Kaggle's image) does not have; on_cell_execute is in every version.
+        async def async_execute_cell(self, cell: Any, cell_index: int, *args: Any, **kwargs: Any) -> Any:
+            current["sent"] = -1
+            try:
+                result = await super().async_execute_cell(cell, cell_index, *args, **kwargs)
+            except CellExecutionError:
+                cell_ended(cell, cell_index, client.code_cells_executed, "error")
+                raise
+            if current["sent"] == cell_index:  # a code cell that ran (not skipped, not empty)
+                errors = any(out.get("output_type") == "error" for out in cell.get("outputs", []))
+                cell_ended(cell, cell_index, client.code_cells_executed, "error" if errors else "ok")
+            return result
+
         def output(self, outs: Any, msg: Any, display_id: Any, cell_index: int) -> Any:
             _log_output(events, msg)
             return super().output(outs, msg, display_id, cell_index)
@@ -128,7 +138,6 @@ def _execute(run_dir: Path, events: _Events, monitor: Monitor) -> tuple[str, str
         resources={"metadata": {"path": working}},
         record_timing=True,
         on_cell_execute=cell_execute,
-        on_cell_executed=cell_executed,
     )
     events.log("stderr", f"[kaggle-magics] Executing notebook with kernel: {KERNEL_NAME}\n")
     started = time.monotonic()

@@ -2,11 +2,11 @@
 Kaggle session, timed cell by cell.
 
 Two processes: the *supervisor* (on the host; in the background for a pushed kernel, in the foreground for
-``rehearse``) prepares a throwaway venv layered over the current interpreter (so ``pip install`` in a notebook
-never reaches the user's environment), starts the *executor* (:mod:`.executor`) inside the sandbox
-(:mod:`.sandbox`), enforces the session timeout, and is the only writer of status.json and log.json (the run
-folder is described in :mod:`.runs`). A supervisor that dies is noticed by the next status read (its pid is
-gone).
+``rehearse``) prepares the kernel's environment (:mod:`.environment`: a throwaway venv over the image twin
+chosen before the run, so ``pip install`` in a notebook never reaches anything else), starts the *executor*
+(:mod:`.executor`) inside the sandbox (:mod:`.sandbox`), enforces the session timeout, and is the only writer
+of status.json and log.json (the run folder is described in :mod:`.runs`). A supervisor that dies is noticed
+by the next status read (its pid is gone).
 """
 
 from __future__ import annotations
@@ -164,6 +164,8 @@ def supervise(
     try:
         limits = Limits.from_json(spec.limits) or Limits.for_shape(None, timeout=spec.timeout)
         cpus, limit_notes = cpu_plan(limits)
+        kernel = environment.kernel_environment(run_dir, scratch)  # the image twin (or the user's packages)
+        venv = kernel.venv
         layout = sandbox.Layout(
             inputs={name: Path(host) for name, host in spec.inputs.items()},
             working=run_dir / "output",
@@ -171,6 +173,7 @@ def supervise(
             rw_paths=[run_dir],
             internet=spec.internet,
             cpus=cpus,
+            ro_paths=kernel.read_only,
         )
         box = sandbox.build(layout, sandbox_mode)
         limit_notes += memory_notes(limits)
@@ -180,7 +183,7 @@ def supervise(
                 f"os.cpu_count() says {shown} in this run (no mount namespace to make it say {len(cpus)}); "
                 f"os.sched_getaffinity() and joblib see the run's {len(cpus)}"
             )
-        notes = [*box.notes, f"limits of {limits}", *limit_notes]
+        notes = [*box.notes, *kernel.notes, f"limits of {limits}", *limit_notes]
         set_status(
             run_dir,
             sandbox=box.mode,
@@ -191,9 +194,8 @@ def supervise(
         )
         for note in notes:
             log.append({"stream_name": "stderr", "time": 0.0, "data": f"[kaggle-magics] {note}\n"})
-        venv = environment.make_venv(scratch / "venv")
         environment.write_kernelspec(scratch / "kernels", venv)
-        write_json(run_dir / "env.json", environment.kernel_env(box, venv))
+        write_json(run_dir / "env.json", environment.kernel_env(box, venv, kernel.path))
         (run_dir / "events.jsonl").write_bytes(b"")
         argv = [
             *box.argv,
@@ -206,7 +208,7 @@ def supervise(
             repr(t0),
         ]
         env = {
-            **environment.kernel_env(box, venv),
+            **environment.kernel_env(box, venv, kernel.path),
             "PYTHONPATH": environment.package_parent() or os.environ.get("PYTHONPATH", ""),
             "JUPYTER_PLATFORM_DIRS": "1",
             "PATH": os.environ.get("PATH", os.defpath),

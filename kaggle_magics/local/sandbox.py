@@ -69,6 +69,7 @@ class Layout:
     rw_paths: list[Path] = field(default_factory=list)  # visible and writable at the same path (the run folder)
     internet: bool = False
     cpus: tuple[int, ...] = ()  # the CPUs the run may use, as /sys/devices/system/cpu/online says (empty: all)
+    ro_paths: list[Path] = field(default_factory=list)  # visible read-only at the same path (the image twin)
 
 
 @dataclass
@@ -196,7 +197,7 @@ def view(layout: Layout, tmp: Path) -> list[Op]:
         ops.append(("ro-bind", str(online), CPU_ONLINE))
     # What the interpreter, this package and the run read from outside the system folders (a venv in a home
     # folder, a source checkout, a private /tmp's host counterpart), each once.
-    for path in _interpreter_paths():
+    for path in [*_interpreter_paths(), *(p.resolve() for p in layout.ro_paths)]:
         if path.exists() and not credentials.visible(path, shown):
             ops.append(("ro-bind", str(path), str(path)))
             shown.append(path)
