@@ -86,6 +86,16 @@ def in_kaggle(environ: Mapping[str, str] | None = None) -> bool:
     return bool(env.get(ENV_RUN_TYPE))
 
 
+def state_dir() -> Path:
+    """What kaggle-magics remembers between calls (uploads sent, kernels pushed): $KAGGLE_MAGICS_STATE_DIR or
+    the user's cache dir."""
+    if os.environ.get(ENV_STATE_DIR):
+        return Path(os.environ[ENV_STATE_DIR]).expanduser()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("kaggle-magics"))
+
+
 def default_store_dir() -> Path:
     """The local backend's folder: $KAGGLE_MAGICS_STORE or the user's cache dir."""
     if os.environ.get(ENV_LOCAL_STORE):

@@ -6,11 +6,20 @@ batch fail, but never stops the others (as jupytext's and pypa/build's command l
 
 A file with a kernel-metadata.json beside it that names it (a pulled kernel, a repository's kernel folder)
 keeps that metadata: its id, title, sources and settings, the flags adding to them. Only the others are named
-after their file, with the owner from ``--owner`` or the configuration.
+after their file, with the owner from ``--owner`` or the configuration. A kernel folder may be given for its
+code file.
+
+``check`` (``convert --check``, for CI and pre-commit) writes nothing: each file is converted into a temporary
+folder and compared with what is there (:mod:`.folder_diff`), and every difference is listed; the batch fails
+when anything would change. Converting a converted folder changes nothing, so a folder that passes once keeps
+passing.
 """
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NoReturn
@@ -18,6 +27,7 @@ from typing import NoReturn
 from . import config
 from .errors import InvalidRef, KaggleMagicsError, os_errors
 from .handles import slugify
+from .metadata import KERNEL_METADATA, KernelMetadata
 from .results import Result
 from .submission import KernelOptions, metadata_beside, push_path
 
@@ -29,10 +39,15 @@ class Converted:
     error: str | None = None
     hint: str | None = None
     notes: list[str] = field(default_factory=list)
+    changes: list[str] | None = None  # with --check: what converting would change (empty: nothing)
 
     def __str__(self) -> str:
         if self.error:
             return f"FAILED {self.source}: {self.error}" + (f"\n         hint: {self.hint}" if self.hint else "")
+        if self.changes is not None:
+            if not self.changes:
+                return f"ok     {self.source}: Kaggle-ready, nothing would change in {self.folder}"
+            return f"CHANGE {self.source} -> {self.folder}" + "".join(f"\n         {c}" for c in self.changes)
         return f"ok     {self.source} -> {self.folder}" + "".join(f"\n         {n}" for n in self.notes)
 
 
@@ -43,19 +58,32 @@ class ConvertResult(Result):
     out: Path
     files: list[Converted] = field(default_factory=list)
     warn_only: bool = False
+    check: bool = False
 
     _title = "converted"
-    _hidden = ("files", "warn_only")
+    _hidden = ("files", "warn_only", "check")
+
+    def __post_init__(self) -> None:
+        if self.check:
+            self._title = "convert --check (nothing written)"
 
     @property
     def failed(self) -> list[Converted]:
         return [f for f in self.files if f.error]
 
     @property
+    def would_change(self) -> list[Converted]:
+        return [f for f in self.files if f.changes]
+
+    @property
     def exit_code(self) -> int:
-        return 0 if self.warn_only or not self.failed else 1
+        return 0 if self.warn_only or not (self.failed or self.would_change) else 1
 
     def rows(self) -> list[tuple[str, object]]:
+        if self.check:
+            ready = len(self.files) - len(self.failed) - len(self.would_change)
+            return [("out", self.out), ("ready", ready), ("would change", len(self.would_change)),
+                    ("failed", len(self.failed))]  # fmt: skip
         return [("out", self.out), ("converted", len(self.files) - len(self.failed)), ("failed", len(self.failed))]
 
     def __str__(self) -> str:
@@ -72,37 +100,82 @@ def convert(
     out: str | Path,
     defaults: config.ProjectDefaults,
     warn_only: bool = False,
+    check: bool = False,
 ) -> ConvertResult:
-    """Write one kernel folder per file under ``out``; the kernel slug is the file's name, slugified."""
+    """Write one kernel folder per file under ``out`` (with ``check``, write nothing and say what would change);
+    the kernel slug is the id of the metadata beside the file, else the file's name, slugified."""
     if options.id:
         raise KaggleMagicsError("--id names one kernel", hint="convert names each kernel after its file; omit --id")
     out = Path(out).expanduser()
-    result = ConvertResult(out=out, warn_only=warn_only)
+    result = ConvertResult(out=out, warn_only=warn_only, check=check)
     written: dict[str, Path] = {}  # kernel folder -> the file it was written from, in this batch
-    for path in map(Path, paths):
-        item = Converted(source=path)
-        try:
-            beside, _ = metadata_beside(path)
-            slug = beside.ref.slug if beside is not None and beside.id else slugify(path.stem)
-            if slug in written:
-                raise KaggleMagicsError(
-                    f"its kernel folder {out / slug} was already written from {written[slug]} in this batch",
-                    hint="give each kernel its own slug (rename the file, or change the id in its metadata)",
-                )
-            named = None if beside is not None and beside.id else slug
+    scratch = Path(tempfile.mkdtemp(prefix="kaggle-magics-check-")) if check else None
+    try:
+        for path in map(Path, paths):
+            result.files.append(_convert_one(path, options, out, defaults, written, scratch))
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return result
+
+
+def _code_file(path: Path) -> Path:
+    """A kernel folder stands for its code file; anything else is itself."""
+    if path.is_dir() and (path / KERNEL_METADATA).is_file():
+        return path / KernelMetadata.read(path).code_file
+    return path
+
+
+def _convert_one(
+    path: Path,
+    options: KernelOptions,
+    out: Path,
+    defaults: config.ProjectDefaults,
+    written: dict[str, Path],
+    scratch: Path | None,
+) -> Converted:
+    """Convert one file into ``out`` (or, with ``scratch``, into it, and say what would change in ``out``)."""
+    check = scratch is not None
+    item = Converted(source=path)
+    try:
+        path = _code_file(path)
+        beside, _ = metadata_beside(path)
+        slug = beside.ref.slug if beside is not None and beside.id else slugify(path.stem)
+        if slug in written:
+            raise KaggleMagicsError(
+                f"its kernel folder {out / slug} was already written from {written[slug]} in this batch",
+                hint="give each kernel its own slug (rename the file, or change the id in its metadata)",
+            )
+        named = None if beside is not None and beside.id else slug
+        in_place = (out / slug).resolve() == path.parent.resolve()  # a converted folder, converted again
+        with contextlib.ExitStack() as stack:
+            if scratch is None and in_place:
+                scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kaggle-magics-convert-")))
+            target = out / slug if scratch is None else scratch / slug
             with os_errors():  # a name too long for the file system fails this file, not the batch
                 pushed = push_path(
                     path,
-                    replace(options, id=named, dir=str(out / slug), dry_run=True),
+                    replace(options, id=named, dir=str(target), dry_run=True),
                     defaults=defaults,
                     backend_factory=_no_backend,
                 )
-            item.folder, item.notes = pushed.folder, pushed.notes
-            written[slug] = path
-        except KaggleMagicsError as exc:
-            item.error, item.hint = exc.message, _batch_hint(exc)
-        result.files.append(item)
-    return result
+            item.folder, item.notes = out / slug, pushed.notes
+            if scratch is not None:
+                from .folder_diff import folder_changes
+
+                item.changes = folder_changes(target, out / slug, path)
+        if in_place and not check:
+            if item.changes:
+                raise KaggleMagicsError(
+                    f"{path.parent} is the folder it would be written to, and converting would change it: "
+                    + "; ".join(item.changes),
+                    hint="write it elsewhere (--out DIR) or convert the original notebook; nothing was changed",
+                )
+            item.changes, item.notes = None, ["already Kaggle-ready: nothing to write"]
+        written[slug] = path
+    except KaggleMagicsError as exc:
+        item.error, item.hint = exc.message, _batch_hint(exc)
+    return item
 
 
 def _batch_hint(exc: KaggleMagicsError) -> str | None:

@@ -113,12 +113,7 @@ def content_hash(folder: Path, _seen: frozenset[Path] = frozenset()) -> str:
 # -- what was uploaded last time -----------------------------------------------------------------------------
 def default_state_dir() -> Path:
     """``$KAGGLE_MAGICS_STATE_DIR/datasets``, else under the user's cache dir (losing it costs one upload)."""
-    root = os.environ.get(config.ENV_STATE_DIR)
-    if root:
-        return Path(root).expanduser() / "datasets"
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("kaggle-magics")) / "datasets"
+    return config.state_dir() / "datasets"
 
 
 @dataclass

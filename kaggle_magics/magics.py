@@ -235,9 +235,12 @@ class KaggleMagics(Magics):
     @_with_arguments(opts.PANEL)
     @line_magic
     def kaggle_panel(self, line: str) -> Any:
-        """A panel of buttons for one kernel: Push, Status, Wait (Stop ends the waiting, not the run), Output
-        and Submit, on the backend chosen in it. Each button runs the same verb as the magic of its name.
-        Needs ipywidgets (pip install 'kaggle-magics[panel]').
+        """A panel that drives the whole workflow with buttons: the submission's settings (kernel, code,
+        competition, deps, kernel outputs, datasets, models, accelerator, internet, backend), Freeze (a
+        requirements box into a bundle), Dry run, Push, Rehearse, Status, Wait, Output and Submit (waiting for
+        the score), each running in the background the verb of its name; a live area (progress, the running
+        step's log) and a table of the recent kernels. Stop ends a wait, not the run. Needs ipywidgets
+        (pip install 'kaggle-magics[panel]').
 
             %kaggle_panel me/cmi-sub --path sub.ipynb --competition cmi-detect
         """

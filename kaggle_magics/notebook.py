@@ -137,6 +137,17 @@ def _read_ipynb(path: Path) -> NotebookNode:
     return nb
 
 
+def insert_code_cell(nb: NotebookNode, index: int, source: str) -> None:
+    """Insert a code cell, with an ``id`` only where the notebook's format has ids (4.5 and later: a 4.4
+    notebook with one is invalid)."""
+    import nbformat.v4 as v4
+
+    cell = v4.new_code_cell(source)
+    if (nb.get("nbformat"), nb.get("nbformat_minor", 0)) < (4, 5):
+        cell.pop("id", None)
+    nb.cells.insert(index, cell)
+
+
 def add_cell_ids(nb: NotebookNode) -> int:
     """Give every cell without an ``id`` one, where the format has ids (4.5 and later); return how many."""
     if (nb.get("nbformat"), nb.get("nbformat_minor", 0)) < (4, 5):

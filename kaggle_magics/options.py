@@ -81,9 +81,12 @@ PUSH = [arg("path", nargs="?", default=".", help="a kernel folder, a .ipynb or a
 
 _NOT_IN_CONVERT = ("--id", "--dir", "--dry-run", "--no-run", "--no-check", "--input-layout", "--backend")
 CONVERT = [
-    arg("paths", nargs="+", metavar="FILE", help="notebooks (.ipynb) or percent-format .py files"),
+    arg("paths", nargs="+", metavar="FILE",
+        help="notebooks (.ipynb), percent-format .py files, or kernel folders (for their code file)"),
     arg("--out", default="kaggle", metavar="DIR", help="where the kernel folders go (default ./kaggle)"),
-    arg("--warn-only", action="store_true", help="report failures but exit 0"),
+    arg("--check", action="store_true",
+        help="write nothing: list what converting would change in each folder, exit 1 when anything would"),
+    arg("--warn-only", action="store_true", help="report failures (and, with --check, changes) but exit 0"),
     arg("--owner", help="the kernels' owner (default from the config or kaggle.json)"),
     *[spec for spec in KERNEL if spec[0][0] not in _NOT_IN_CONVERT],
 ]

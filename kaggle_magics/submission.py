@@ -192,6 +192,9 @@ def _push(
     result.folder = folder if keep else None
     result.backend = result.backend or backend.name
     result.notes = [*notes, *result.notes]
+    from . import history
+
+    history.record(result)
     return result
 
 
@@ -249,9 +252,7 @@ def push_path(
               installs_bundles=bool(options.deps))  # fmt: skip
     cell = install_cell(options.deps)
     if cell:
-        import nbformat.v4 as v4
-
-        nb.cells.insert(0, v4.new_code_cell(cell))
+        notebook.insert_code_cell(nb, 0, cell)
     if options.dir or options.dry_run:
         dest = Path(options.dir).expanduser() if options.dir else default_dir(ref)
         folder = write_kernel_folder(nb, meta, dest, given=bool(options.dir))
@@ -420,9 +421,7 @@ def _push_kernel(
             cells: list[tuple[int | None, str]] = list(code_cells(nb))  # the user's, before the install cell
             cell = install_cell(options.deps)
             if cell:
-                import nbformat.v4 as v4
-
-                nb.cells.insert(0, v4.new_code_cell(cell))
+                notebook.insert_code_cell(nb, 0, cell)
             if PurePath(meta.code_file).suffix != ".ipynb":
                 meta.code_file = str(PurePath(meta.code_file).with_suffix(".ipynb"))
                 notes.append(f"code_file {code.name!r} is a notebook kernel's: pushed as {meta.code_file!r}")

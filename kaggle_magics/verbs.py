@@ -27,6 +27,11 @@ class Context:
     defaults: config.ProjectDefaults = field(default_factory=config.ProjectDefaults)
     notify: Callable[[str], None] = _stderr
     echo: Callable[[str], None] = print
+    # How long steps show themselves (None: the verb's own choice, a tqdm bar or a line): a freeze's
+    # ``progress(stage, done, total)`` callback, a wait's poll schedule and display (the panel sets them).
+    progress: Any = None
+    poll: Any = None
+    display: Any = None
 
     def backend(self, flag: str | None) -> Any:
         from .backends import open_backend
@@ -67,7 +72,9 @@ def convert(ns: argparse.Namespace, ctx: Context) -> Any:
         setattr(ns, name, None if name in ("id", "dir", "backend") else False)
     if ns.owner:
         ctx.defaults.owner = ns.owner
-    return run_convert(ns.paths, kernel_options(ns), out=ns.out, defaults=ctx.defaults, warn_only=ns.warn_only)
+    return run_convert(
+        ns.paths, kernel_options(ns), out=ns.out, defaults=ctx.defaults, warn_only=ns.warn_only, check=ns.check
+    )
 
 
 def check(ns: argparse.Namespace, ctx: Context, shell: Any = None) -> Any:
@@ -119,6 +126,7 @@ def freeze(ns: argparse.Namespace, ctx: Context) -> Any:
         index_url=ns.index_url,
         find_links=ns.find_links,
         no_index=ns.no_index,
+        progress=ctx.progress,
     )
 
 
@@ -136,7 +144,10 @@ def status(ns: argparse.Namespace, ctx: Context) -> Any:
     from .status import status as run_status
 
     ref = KernelRef.parse(ns.ref, default_owner=ctx.owner())
-    return run_status(ctx.backend(ns.backend), ref, wait=ns.wait, logs=ns.logs, timeout=ns.timeout)
+    return run_status(
+        ctx.backend(ns.backend), ref, wait=ns.wait, logs=ns.logs, timeout=ns.timeout, poll=ctx.poll,
+        display=ctx.display,
+    )
 
 
 def output(ns: argparse.Namespace, ctx: Context) -> Any:
@@ -170,6 +181,8 @@ def submit(ns: argparse.Namespace, ctx: Context) -> Any:
         message=ns.message,
         wait=ns.wait,
         timeout=ns.timeout,
+        poll=ctx.poll,
+        display=ctx.display,
     )
 
 

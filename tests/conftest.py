@@ -32,6 +32,7 @@ def isolated_env(
     (home / "tmp").mkdir()
     monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(home / "kaggle-config"))
     monkeypatch.setenv("KAGGLE_MAGICS_STORE", str(home / "store"))
+    monkeypatch.setenv("KAGGLE_MAGICS_STATE_DIR", str(home / "state"))
     monkeypatch.setenv("TMPDIR", str(home / "tmp"))
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")

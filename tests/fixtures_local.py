@@ -157,6 +157,7 @@ def isolated_environ(store: Path, tmp: Path, caches: Path) -> Iterator[None]:
         tmp.mkdir(parents=True, exist_ok=True)
         mp.setenv("KAGGLE_MAGICS_STORE", str(store))
         mp.setenv("KAGGLE_CONFIG_DIR", str(tmp / "kaggle-config"))
+        mp.setenv("KAGGLE_MAGICS_STATE_DIR", str(tmp / "state"))
         mp.setenv("TMPDIR", str(tmp))
         mp.setenv("PIP_CONFIG_FILE", os.devnull)
         mp.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")

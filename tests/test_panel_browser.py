@@ -1,7 +1,8 @@
-"""%kaggle_panel in a real browser: Voila serves a notebook that shows the panel, with a live kernel behind
-it on the embedded local Kaggle; headless Chromium (Debian's, driven by Playwright) clicks Push and Wait and
-reads what the page shows. This is what the in-process tests cannot see: that the widgets render, that clicks
-reach the kernel, and that results and errors written from callbacks (one from a thread) show in the page."""
+"""%kaggle_panel in a real browser: JupyterLab on loopback opens a notebook that shows the panel, with a live
+kernel behind it on the embedded local Kaggle; headless Chromium (Debian's, driven by Playwright) runs the
+cell, fills the form, clicks Dry run and Rehearse, and reads what the page shows. This is what the in-process
+tests cannot see: that the widgets render, that typing and clicks reach the kernel, and that what the
+background actions write shows in the page. The screenshot it takes is the README's (docs/panel.png)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -83,87 +85,104 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
                 os.kill(pid, signal.SIGKILL)
 
 
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOT = ROOT / "docs" / "panel.png"
+
+
 @pytest.fixture
-def voila_url(tmp_path: Path) -> Iterator[str]:
-    """Voila serving the panel notebook on a free loopback port; stopped (with its kernels) at the end."""
+def lab_url(tmp_path: Path) -> Iterator[str]:
+    """JupyterLab serving a folder with the panel notebook on a free loopback port, no token; stopped (with its
+    kernels) at the end."""
     site = tmp_path / "site"
     site.mkdir()
-    (site / "hello.ipynb").write_text(json.dumps(build_notebook([f"print({GREETING!r})"])), encoding="utf-8")
-    cell = f"%load_ext kaggle_magics\n%kaggle_panel {KERNEL} --backend local --path hello.ipynb"
+    cells = [f"print({GREETING!r}, flush=True)", "open('/kaggle/working/submission.csv', 'w').write('id\\n1\\n')"]
+    (site / "hello.ipynb").write_text(json.dumps(build_notebook(cells)), encoding="utf-8")
+    cell = "%load_ext kaggle_magics\n%kaggle_panel --backend local"
     (site / "panel.ipynb").write_text(json.dumps(build_notebook([cell])), encoding="utf-8")
     jupyter = tmp_path / "jupyter"
     env = {
-        **os.environ,  # KAGGLE_MAGICS_STORE and TMPDIR are this test's own (tests/conftest.py)
+        **os.environ,  # KAGGLE_MAGICS_STORE, _STATE_DIR and TMPDIR are this test's own (tests/conftest.py)
         "JUPYTER_PLATFORM_DIRS": "1",
         "JUPYTER_CONFIG_DIR": str(jupyter / "config"),
         "JUPYTER_DATA_DIR": str(jupyter / "data"),
         "JUPYTER_RUNTIME_DIR": str(jupyter / "runtime"),
+        "JUPYTERLAB_SETTINGS_DIR": str(jupyter / "lab-settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(jupyter / "lab-workspaces"),
     }
+    # no "get notified about Jupyter news?" toast over the panel
+    news = jupyter / "lab-settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    news.parent.mkdir(parents=True)
+    news.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}), encoding="utf-8")
     port = _free_port()
-    log = tmp_path / "voila.log"
+    log = tmp_path / "jupyterlab.log"
     with log.open("wb") as sink:
         proc = subprocess.Popen(
             [
-                sys.executable, "-m", "voila", "panel.ipynb", "--no-browser", f"--port={port}",
-                "--Voila.ip=127.0.0.1", "--Voila.port_retries=0",
-                "--VoilaConfiguration.extension_denylist=jupyterlab-jupytext",  # not needed, slow to fail
-                "--show_tracebacks=True",
+                sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+                "--ServerApp.port_retries=0", "--IdentityProvider.token=", "--ServerApp.password=",
+                "--ServerApp.disable_check_xsrf=True", f"--ServerApp.root_dir={site}",
+                "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                "--LabServerApp.extension_manager=readonly", "--ServerApp.allow_root=True",
             ],
             cwd=site, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        )  # fmt: skip
     try:
         url = f"http://127.0.0.1:{port}/"
-        deadline = time.monotonic() + 30
-        while url not in log.read_text(errors="replace"):
+        deadline = time.monotonic() + 60
+        while f"127.0.0.1:{port}/lab" not in log.read_text(errors="replace"):
             if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"Voila did not start (exit {proc.poll()}):\n{log.read_text(errors='replace')}")
-            time.sleep(0.1)
+                pytest.fail(f"JupyterLab did not start (exit {proc.poll()}):\n{log.read_text(errors='replace')}")
+            time.sleep(0.2)
         yield url
     finally:
         _stop(proc)
 
 
-def test_push_and_wait_in_a_real_browser(voila_url: str, tmp_path: Path) -> None:
+def test_fill_dry_run_and_rehearse_in_jupyterlab(lab_url: str, tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    expect.set_options(timeout=30_000)
+    expect.set_options(timeout=60_000)
     started = time.monotonic()
-    shot = tmp_path / "kaggle-panel.png"
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1100, "height": 800})
-            page.set_default_timeout(30_000)
-            page.goto(voila_url)
-            push = page.get_by_role("button", name="Push")
-            wait = page.get_by_role("button", name="Wait")
-            expect(push).to_be_visible()  # the widgets rendered, with a kernel behind them
-            expect(page.get_by_role("textbox").first).to_have_value(KERNEL)
+            page = browser.new_page(viewport={"width": 1200, "height": 2400})
+            page.set_default_timeout(60_000)
+            page.goto(lab_url + "lab/tree/panel.ipynb")
+            page.locator(".jp-Notebook .jp-Cell").first.click()
+            expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_have_count(1)
+            page.keyboard.press("Shift+Enter")  # run the cell: the panel appears under it
 
-            push.click()
-            expect(page.get_by_text("kernel pushed")).to_be_visible()
-            expect(page.get_by_role("row", name="version 1", exact=True)).to_be_visible()
-            expect(push).to_be_enabled()
+            dry_run = page.get_by_role("button", name="Dry run")
+            expect(dry_run).to_be_visible()  # the widgets rendered, with a kernel behind them
+            page.get_by_placeholder("owner/kernel-slug").fill(KERNEL)
+            page.get_by_placeholder("a kernel folder, a .ipynb or a percent-format .py").fill("hello.ipynb")
+            page.get_by_role("combobox", name="accelerator").select_option("NvidiaTeslaT4")
+            page.get_by_role("textbox", name="requirements").fill("polars==1.35.2")
 
-            wait.click()
-            expect(push).to_be_disabled(timeout=5_000)  # busy: every action button is off while waiting
-            expect(page.get_by_role("button", name="Stop")).to_be_enabled()
-            label = page.get_by_text(re.compile(rf"^{KERNEL}: COMPLETE after \d+ s$"))
-            expect(label).to_be_visible(timeout=45_000)
-            expect(page.get_by_text("kernel status")).to_be_visible()
-            expect(page.get_by_role("row", name="status COMPLETE", exact=True)).to_be_visible()
-            expect(page.locator("pre", has_text=GREETING).last).to_be_visible()  # the log tail (after the cells)
-            expect(push).to_be_enabled()
-            expect(page.get_by_role("button", name="Stop")).to_be_disabled()
-            page.screenshot(path=str(shot), full_page=True)
+            dry_run.click()
+            expect(page.get_by_text("kernel folder written (dry run: nothing pushed)")).to_be_visible()
+            expect(page.get_by_role("row", name="folder kaggle/panel-browser", exact=True)).to_be_visible()
+            meta = json.loads((tmp_path / "site" / "kaggle" / "panel-browser" / "kernel-metadata.json").read_text())
+            assert meta["machine_shape"] == "NvidiaTeslaT4" and meta["enable_internet"] is False
 
-            # An error from a callback is one line and a hint in the page, not lost and not a traceback.
-            page.get_by_role("textbox").first.fill("not a ref!!")
+            page.get_by_role("button", name="Rehearse").click()
+            expect(page.get_by_role("button", name="Push")).to_be_disabled(timeout=10_000)  # busy while it runs
+            expect(page.get_by_role("row", name="status COMPLETE", exact=True)).to_be_visible(timeout=90_000)
+            log = page.locator("pre.kaggle-magics-log")
+            expect(log).to_contain_text("In [1]")
+            expect(log).to_contain_text("In [2]")
+            expect(page.get_by_role("button", name="Push")).to_be_enabled()
+            page.locator(".kaggle-magics-panel").screenshot(path=str(tmp_path / "panel.png"))
+
+            # An error is one line and a hint in the page, not lost and not a traceback.
+            page.get_by_placeholder("owner/kernel-slug").fill("not a ref!!")
             page.get_by_role("button", name="Status").click()
             expect(page.get_by_text(re.compile(r"error: 'not a ref!!' names no owner"))).to_be_visible()
-            assert "Traceback" not in page.inner_text("body")
+            assert "Traceback" not in page.locator(".kaggle-magics-panel").inner_text()
         finally:
             browser.close()
-    assert shot.stat().st_size > 10_000
-    print(f"screenshot: {shot}")
-    assert time.monotonic() - started < 90
+    assert (tmp_path / "panel.png").stat().st_size > 10_000
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    shutil.copyfile(tmp_path / "panel.png", SCREENSHOT)  # the README shows what this test saw
+    assert time.monotonic() - started < 180
