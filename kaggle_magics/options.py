@@ -49,6 +49,9 @@ KERNEL = [
         help="attach a kernel's output (kernel_sources); repeatable"),
     arg("--deps", action="append", default=[], metavar="OWNER/SLUG",
         help="attach a kernel whose output is a dependency bundle and install it offline in the first cell"),
+    arg("--deps-dataset", dest="deps_datasets", action="append", default=[], metavar="OWNER/SLUG",
+        help="attach a dataset holding a dependency bundle (frozen here, uploaded with %%kaggle_dataset) and "
+        "install it offline in the first cell"),
     arg("--dataset", dest="datasets", action="append", default=[], metavar="OWNER/SLUG",
         help="attach a dataset (dataset_sources); repeatable"),
     arg("--model", dest="models", action="append", default=[], metavar="OWNER/MODEL/FRAMEWORK/VARIATION/VERSION",
@@ -293,6 +296,7 @@ def kernel_options(ns: argparse.Namespace) -> Any:
         competition=ns.competition,
         attach=ns.attach,
         deps=ns.deps,
+        deps_datasets=getattr(ns, "deps_datasets", []),
         datasets=ns.datasets,
         models=ns.models,
         accelerator=ns.accelerator,

@@ -36,6 +36,7 @@ class KernelOptions:
     competition: list[str] = field(default_factory=list)
     attach: list[str] = field(default_factory=list)
     deps: list[str] = field(default_factory=list)
+    deps_datasets: list[str] = field(default_factory=list)  # datasets holding a bundle (frozen locally)
     datasets: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
     accelerator: str | None = None
@@ -50,6 +51,11 @@ class KernelOptions:
     backend: str | None = None
     input_layout: str | None = None  # where local runs mount the inputs (nested | flat)
 
+    @property
+    def bundles(self) -> list[str]:
+        """The attached sources whose bundles the first cell installs: deps kernels, then deps datasets."""
+        return [*self.deps, *self.deps_datasets]
+
     def with_defaults(self, defaults: config.ProjectDefaults) -> KernelOptions:
         """These options with every unset one taken from ``defaults`` (lists are added to, not replaced)."""
 
@@ -62,6 +68,7 @@ class KernelOptions:
             competition=self.competition or ([defaults.competition] if defaults.competition else []),
             attach=merged(self.attach, defaults.attach),
             deps=list(self.deps),
+            deps_datasets=list(self.deps_datasets),
             datasets=merged(self.datasets, defaults.datasets),
             models=merged(self.models, defaults.models),
             accelerator=self.accelerator or (None if self.gpu else defaults.accelerator),
@@ -107,6 +114,7 @@ def build_metadata(options: KernelOptions, ref: KernelRef, code_file: str) -> tu
     if options.internet is None:
         notes.append("internet off (pass --internet to turn it on)")
     kernel_sources = [str(KernelRef.parse(s)) for s in [*options.deps, *options.attach]]
+    dataset_sources = [str(DatasetRef.parse(s)) for s in [*options.datasets, *options.deps_datasets]]
     meta = KernelMetadata(
         id=ref.id,
         title=options.title or ref.slug,
@@ -117,7 +125,7 @@ def build_metadata(options: KernelOptions, ref: KernelRef, code_file: str) -> tu
         enable_gpu=bool(shape and shape.startswith("Nvidia")),
         enable_tpu=bool(shape and shape.startswith("Tpu")),
         enable_internet=internet,
-        dataset_sources=[str(DatasetRef.parse(s)) for s in options.datasets],
+        dataset_sources=list(dict.fromkeys(dataset_sources)),
         competition_sources=competitions,
         kernel_sources=list(dict.fromkeys(kernel_sources)),
         model_sources=[str(ModelRef.parse(s, require_version=True)) for s in options.models],
@@ -210,9 +218,9 @@ def submit_cell(
     ref = kernel_ref(options, defaults)
     code_file = f"{ref.slug}.ipynb"
     meta, notes = build_metadata(options, ref, code_file)
-    run_check([(None, body)], meta, options, defaults, notes, path="this cell", installs_bundles=bool(options.deps),
+    run_check([(None, body)], meta, options, defaults, notes, path="this cell", installs_bundles=bool(options.bundles),
               magic_cell=True)  # fmt: skip
-    cells = [c for c in (install_cell(options.deps), body) if c]
+    cells = [c for c in (install_cell(options.bundles), body) if c]
     nb = notebook.build_notebook(cells)
     if not nb.cells:
         raise NotebookError("the cell is empty", hint="write the submission code below the %%kaggle_sub line")
@@ -249,8 +257,8 @@ def push_path(
     meta, built_notes = build_metadata(options, ref, f"{ref.slug}.ipynb")
     notes = notebook.prepare(nb, str(path)) + built_notes + notes
     run_check(list(code_cells(nb)), meta, options, defaults, notes, path=str(path), folder=path.parent,
-              installs_bundles=bool(options.deps))  # fmt: skip
-    cell = install_cell(options.deps)
+              installs_bundles=bool(options.bundles))  # fmt: skip
+    cell = install_cell(options.bundles)
     if cell:
         notebook.insert_code_cell(nb, 0, cell)
     if options.dir or options.dry_run:
@@ -262,7 +270,9 @@ def push_path(
         return _push(folder, ref, options, backend_factory, notes, keep=False)
 
 
-_METADATA_FLAGS = ("id", "title", "competition", "attach", "deps", "datasets", "models", "internet", "public")
+_METADATA_FLAGS = (
+    "id", "title", "competition", "attach", "deps", "deps_datasets", "datasets", "models", "internet", "public"
+)  # fmt: skip
 
 
 def metadata_beside(path: Path) -> tuple[KernelMetadata | None, list[str]]:
@@ -309,7 +319,7 @@ def apply_flags(
         meta.competition_sources = list(dict.fromkeys([*meta.competition_sources, competition.slug]))
     added = {
         "kernel_sources": [str(KernelRef.parse(s)) for s in [*options.deps, *options.attach]],
-        "dataset_sources": [str(DatasetRef.parse(s)) for s in options.datasets],
+        "dataset_sources": [str(DatasetRef.parse(s)) for s in [*options.datasets, *options.deps_datasets]],
         "model_sources": [str(ModelRef.parse(s, require_version=True)) for s in options.models],
     }
     for key, sources in added.items():
@@ -347,6 +357,7 @@ def _push_options(options: KernelOptions, defaults: config.ProjectDefaults, *, f
             DEFAULT_GPU if options.gpu else None
         ),
         deps=list(options.deps),
+        deps_datasets=list(options.deps_datasets),
         timeout=config.first(options.timeout, defaults.timeout),
         dry_run=options.dry_run,
         no_run=options.no_run,
@@ -419,7 +430,7 @@ def _push_kernel(
             nb = notebook.read_notebook(code)
             notes = notebook.prepare(nb, str(code)) + notes
             cells: list[tuple[int | None, str]] = list(code_cells(nb))  # the user's, before the install cell
-            cell = install_cell(options.deps)
+            cell = install_cell(options.bundles)
             if cell:
                 notebook.insert_code_cell(nb, 0, cell)
             if PurePath(meta.code_file).suffix != ".ipynb":
@@ -429,16 +440,16 @@ def _push_kernel(
             write_text_atomic(stage / meta.code_file, notebook.dumps(nb))
         else:
             cells = [(None, code.read_text(encoding="utf-8"))]
-            if options.deps:
+            if options.bundles:
                 raise MetadataError(
-                    f"--deps needs a notebook kernel, and {code.name} is a script kernel",
+                    f"--deps and --deps-dataset need a notebook kernel, and {code.name} is a script kernel",
                     hint="install the bundle in the script yourself, or make the kernel a notebook",
                 )
             (stage / meta.code_file).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(code, stage / meta.code_file)
         if meta.language == "python":
             run_check(cells, meta, options, defaults, notes, path=str(code), folder=source, code_file=code_file,
-                      installs_bundles=bool(options.deps))  # fmt: skip
+                      installs_bundles=bool(options.bundles))  # fmt: skip
         meta.write(stage)
         dest = Path(options.dir).expanduser() if options.dir else (default_dir(ref) if options.dry_run else None)
         if dest is None:

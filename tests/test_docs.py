@@ -43,3 +43,17 @@ def test_every_option_of_rehearse_is_documented() -> None:
         flag = names[-1]
         if flag.startswith("--"):
             assert f"`{flag}" in README, f"rehearse's {flag} is missing from README.md"
+
+
+def test_the_reference_table_lists_every_verb_and_option_as_the_code_has_them() -> None:
+    """README.md's reference is made from the option lists the parsers are built from: a verb or option added,
+    renamed or dropped without `python -m tests.readme_reference` fails here."""
+    from tests import readme_reference
+
+    shown = readme_reference.current(README)
+    assert shown is not None, "README.md has lost its reference block"
+    assert shown == readme_reference.block(), "README.md's reference is stale: run `python -m tests.readme_reference`"
+    from kaggle_magics import options as opts
+
+    for names, _ in [*opts.PUSH, *opts.FREEZE, *opts.CHECK, *opts.REHEARSE, *opts.PANEL]:
+        assert f"`{max(names, key=len)}" in shown or not names[0].startswith("-")

@@ -6,6 +6,7 @@ arguments intact and shows what a user sees."""
 from __future__ import annotations
 
 import csv
+import json
 import re
 import time
 from pathlib import Path
@@ -190,3 +191,31 @@ def test_the_input_layout_comes_from_pyproject_config_and_flag(shell, competitio
     shell.run('%config KaggleMagics.input_layout = "deep"')
     with pytest.raises(ConfigError, match=r"KaggleMagics\.input_layout: unknown input layout 'deep'"):
         shell.run("%kaggle_model weights --handle me/lay-model/pyTorch/v1 --backend local")
+
+
+@pytest.mark.requires("bwrap")
+def test_frozen_here_uploaded_as_a_dataset_and_installed_offline_by_the_submission(
+    shell, competition: Path, bundle_env
+) -> None:
+    """The second workflow: freeze on this machine for Kaggle's Python, upload the bundle as a dataset, and push
+    a submission that attaches it with --deps-dataset: its first cell installs the bundle offline."""
+    links = bundle_env.links
+    frozen = shell.run(f"%kaggle_freeze kmt-alpha --dest cmi-deps --find-links {links} --no-index --no-base")
+    assert (Path("cmi-deps") / "kaggle-magics-bundle.json").is_file(), frozen
+    uploaded = shell.run("%kaggle_dataset cmi-deps --id me/cmi-deps --backend local")
+    assert uploaded.version == 1
+
+    pushed = shell.run(
+        "%%kaggle_sub --id me/local-deps-sub --competition demo-comp --deps-dataset me/cmi-deps --backend local\n"
+        "import kmt_alpha, sys\n"
+        "print('alpha from', 'the bundle' if kmt_alpha.__file__.startswith(sys.prefix) else kmt_alpha.__file__)\n"
+        "open('submission.csv', 'w').write('id,target\\n1,0\\n2,0\\n')\n"
+    )
+    data = json.loads((pushed.folder / "kernel-metadata.json").read_text())
+    assert data["dataset_sources"] == ["me/cmi-deps"] and data["kernel_sources"] == []
+    cells = json.loads((pushed.folder / "local-deps-sub.ipynb").read_text())["cells"]
+    assert "Install the attached dependency bundles offline" in "".join(cells[0]["source"])
+
+    status = shell.run("%kaggle_status me/local-deps-sub --wait --timeout 120 --backend local")
+    assert status.status == "COMPLETE", (status.failure_message, status.log_tail)
+    assert any("alpha from the bundle" in line for line in status.log_tail), status.log_tail

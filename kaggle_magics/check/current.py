@@ -83,7 +83,8 @@ def _check_current(
         if not known and settings.input_root is not None and config.in_kaggle():
             meta, known = with_mounted_sources(meta, settings.input_root), True
         target = build_target(
-            meta, settings, sources_known=known, folder=Path.cwd(), installs_bundles=bool(getattr(options, "deps", []))
+            meta, settings, sources_known=known, folder=Path.cwd(),
+            installs_bundles=bool(getattr(options, "bundles", [])),
         )
         file_report = FileReport(path="this session", kind="history", findings=list(notes))
         labels = {index: f"In [{index + 1}]" for index, _ in cells}

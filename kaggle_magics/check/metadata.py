@@ -103,5 +103,5 @@ def bare_metadata(
         slug = slugify(merged.title or "")
         ref = KernelRef("owner", slug if len(slug) >= 5 else "checked-notebook")
     meta, notes = build_metadata(merged, ref, f"{ref.slug}.ipynb")
-    known = bool(merged.competition or merged.attach or merged.deps or merged.datasets or merged.models)
+    known = bool(merged.competition or merged.attach or merged.bundles or merged.datasets or merged.models)
     return meta, known, [_finding(WARNING, n) for n in notes if not n.startswith(_PUSH_NOTES)]

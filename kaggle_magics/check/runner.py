@@ -134,7 +134,7 @@ def check_unit(unit: Unit, options: object, defaults: ProjectDefaults, settings:
         if not known and settings.input_root is not None and config.in_kaggle():
             meta, known = with_mounted_sources(meta, settings.input_root), True
         code = read_code(unit.code)
-        deps = bool(getattr(options, "deps", None))
+        deps = bool(getattr(options, "bundles", None))
         target = build_target(
             meta, settings, sources_known=known, folder=unit.path.parent, code_file=None, installs_bundles=deps
         )
