@@ -18,8 +18,11 @@ passing.
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
+import os
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NoReturn
@@ -108,15 +111,49 @@ def convert(
         raise KaggleMagicsError("--id names one kernel", hint="convert names each kernel after its file; omit --id")
     out = Path(out).expanduser()
     result = ConvertResult(out=out, warn_only=warn_only, check=check)
-    written: dict[str, Path] = {}  # kernel folder -> the file it was written from, in this batch
     scratch = Path(tempfile.mkdtemp(prefix="kaggle-magics-check-")) if check else None
     try:
-        for path in map(Path, paths):
-            result.files.append(_convert_one(path, options, out, defaults, written, scratch))
+        jobs: list[tuple[Path, str, str | None]] = []
+        planned: list[Converted | int] = []  # a failed file's result, or its place in jobs
+        written: dict[str, Path] = {}  # kernel folder -> the file it is written from, in this batch
+        for given in map(Path, paths):
+            try:
+                path, slug, named = _plan(given, out, written)
+                written[slug] = path
+                planned.append(len(jobs))
+                jobs.append((given, slug, named))
+            except KaggleMagicsError as exc:
+                planned.append(Converted(source=given, error=exc.message, hint=_batch_hint(exc)))
+        done = _run(jobs, options, out, defaults, scratch)
+        result.files = [item if isinstance(item, Converted) else done[item] for item in planned]
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
     return result
+
+
+_PARALLEL_FROM = 64  # files: for fewer, a second process costs more than it saves
+
+
+def _run(
+    jobs: list[tuple[Path, str, str | None]],
+    options: KernelOptions,
+    out: Path,
+    defaults: config.ProjectDefaults,
+    scratch: Path | None,
+) -> list[Converted]:
+    """Convert the planned files, on every CPU this process may use for a large batch (forked workers: the
+    modules are imported once; never from a process that runs threads, which fork does not carry over)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    workers = min(cpus, 4) if len(jobs) >= _PARALLEL_FROM else 1
+    args = [(given, slug, named, options, out, defaults, scratch) for given, slug, named in jobs]
+    if workers > 1 and threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        from concurrent.futures import ProcessPoolExecutor
+
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            return list(pool.map(_convert_job, args, chunksize=max(1, len(args) // (workers * 8))))
+    return [_convert_job(arg) for arg in args]
 
 
 def _code_file(path: Path) -> Path:
@@ -126,27 +163,42 @@ def _code_file(path: Path) -> Path:
     return path
 
 
+def _plan(given: Path, out: Path, written: dict[str, Path]) -> tuple[Path, str, str | None]:
+    """The code file of ``given``, its kernel folder's slug, and the id to give it (None: its metadata's)."""
+    path = _code_file(given)
+    beside, _ = metadata_beside(path)
+    slug = beside.ref.slug if beside is not None and beside.id else slugify(path.stem)
+    if slug in written:
+        raise KaggleMagicsError(
+            f"its kernel folder {out / slug} was already written from {written[slug]} in this batch",
+            hint="give each kernel its own slug (rename the file, or change the id in its metadata)",
+        )
+    return path, slug, None if beside is not None and beside.id else slug
+
+
+_Job = tuple[Path, str, "str | None", KernelOptions, Path, config.ProjectDefaults, "Path | None"]
+
+
+def _convert_job(job: _Job) -> Converted:
+    """One file of a batch, as a worker process gets it."""
+    given, slug, named, options, out, defaults, scratch = job
+    return _convert_one(given, slug, named, options, out, defaults, scratch)
+
+
 def _convert_one(
-    path: Path,
+    given: Path,
+    slug: str,
+    named: str | None,
     options: KernelOptions,
     out: Path,
     defaults: config.ProjectDefaults,
-    written: dict[str, Path],
     scratch: Path | None,
 ) -> Converted:
     """Convert one file into ``out`` (or, with ``scratch``, into it, and say what would change in ``out``)."""
     check = scratch is not None
-    item = Converted(source=path)
+    item = Converted(source=given)
     try:
-        path = _code_file(path)
-        beside, _ = metadata_beside(path)
-        slug = beside.ref.slug if beside is not None and beside.id else slugify(path.stem)
-        if slug in written:
-            raise KaggleMagicsError(
-                f"its kernel folder {out / slug} was already written from {written[slug]} in this batch",
-                hint="give each kernel its own slug (rename the file, or change the id in its metadata)",
-            )
-        named = None if beside is not None and beside.id else slug
+        path = _code_file(given)
         in_place = (out / slug).resolve() == path.parent.resolve()  # a converted folder, converted again
         with contextlib.ExitStack() as stack:
             if scratch is None and in_place:
@@ -172,7 +224,6 @@ def _convert_one(
                     hint="write it elsewhere (--out DIR) or convert the original notebook; nothing was changed",
                 )
             item.changes, item.notes = None, ["already Kaggle-ready: nothing to write"]
-        written[slug] = path
     except KaggleMagicsError as exc:
         item.error, item.hint = exc.message, _batch_hint(exc)
     return item

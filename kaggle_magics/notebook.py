@@ -78,7 +78,9 @@ def read_notebook(path: Path) -> NotebookNode:
         except ImportError:  # pragma: no cover - jupytext is a dependency
             raise NotebookError("reading .py notebooks needs jupytext", hint="pip install jupytext") from None
         text = path.read_text(encoding="utf-8")
-        return jupytext.reads(text, fmt="py:percent")
+        nb = jupytext.reads(text, fmt="py:percent")
+        validate(nb, str(path))
+        return nb
     raise NotebookError(f"{path}: unsupported file type {path.suffix!r}", hint="use a .ipynb or a .py file")
 
 
@@ -188,18 +190,21 @@ def cell_ids_format(nb: NotebookNode) -> None:
 
 
 def prepare(nb: NotebookNode, where: str) -> list[str]:
-    """Make ``nb`` ready to push: kernelspec, no outputs, valid. Returns what was fixed."""
+    """Make ``nb`` (valid, as :func:`read_notebook` returns it) ready to push: kernelspec, no outputs, cell ids
+    where its format has them; none of which can make it invalid. Returns what was fixed."""
     notes = ensure_kernelspec(nb)
     clear_outputs(nb)
     cell_ids_format(nb)
-    validate(nb, where)
     return notes
 
 
 def dumps(nb: NotebookNode) -> str:
-    import nbformat
+    """The notebook's JSON, in its own format version. Not validated here: it was when it was read, and is
+    again where a kernel folder is written (validation is most of the time of a batch conversion)."""
+    from nbformat import reader, versions
 
-    return nbformat.writes(nb)
+    version, _ = reader.get_version(nb)
+    return str(versions[version].writes_json(nb))
 
 
 def code_cells(nb: NotebookNode) -> list[Any]:
