@@ -156,3 +156,37 @@ def test_the_pre_commit_hook_runs_the_check(work: Path) -> None:
     kept = work / "kaggle" / "cmi-solution" / "cmi-solution.ipynb"
     passed = subprocess.run([*cli, str(kept)], capture_output=True, text=True, cwd=work)
     assert passed.returncode == 0, passed.stdout + passed.stderr
+
+
+def test_a_large_batch_runs_on_every_cpu_with_the_results_of_a_serial_one(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch from 64 files up is converted by forked workers: the same folders, the same lines, in order,
+    failures and slug clashes included (here the threshold is lowered so a small batch takes that path)."""
+    import os
+
+    from kaggle_magics import convert as conversion
+    from kaggle_magics.config import ProjectDefaults
+    from kaggle_magics.submission import KernelOptions
+
+    files = [raw_notebook(work / "src" / f"solution-{n}.ipynb", f"print({n})") for n in range(5)]
+    (work / "src" / "broken-one.ipynb").write_text("{not json")
+    (work / "other").mkdir()
+    clash = raw_notebook(work / "other" / "solution-0.ipynb", "print('again')")
+    paths = [*files, work / "src" / "broken-one.ipynb", clash]
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one CPU: the batch would not be split")  # a failure in CI (tests/requires.py)
+    forked: list[str] = []
+    real_context = conversion.multiprocessing.get_context
+    monkeypatch.setattr(conversion.multiprocessing, "get_context", lambda m=None: forked.append(m) or real_context(m))
+    runs = {}
+    for name, threshold in (("serial", 10**9), ("parallel", 2)):
+        monkeypatch.setattr(conversion, "_PARALLEL_FROM", threshold)
+        result = conversion.convert(paths, KernelOptions(), out=work / name, defaults=ProjectDefaults(owner="me"))
+        runs[name] = ([str(f).replace(name, "OUT") for f in result.files], tree_digest(work / name))
+    assert forked == ["fork"], "the parallel run forked its workers (and the serial one did not)"
+    assert runs["parallel"] == runs["serial"]
+    lines = runs["serial"][0]
+    assert len(lines) == 7 and sum(line.startswith("FAILED") for line in lines) == 2, lines
+    assert "already written from" in lines[-1]
+    assert len(runs["serial"][1]) == 10  # five kernel folders of two files
