@@ -158,16 +158,29 @@ def test_the_pre_commit_hook_runs_the_check(work: Path) -> None:
     assert passed.returncode == 0, passed.stdout + passed.stderr
 
 
-def test_a_large_batch_runs_on_every_cpu_with_the_results_of_a_serial_one(
-    work: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A batch from 64 files up is converted by forked workers: the same folders, the same lines, in order,
-    failures and slug clashes included (here the threshold is lowered so a small batch takes that path)."""
-    import os
+_BATCH_SCRIPT = """
+import json, multiprocessing, sys, threading
+from pathlib import Path
+from kaggle_magics import convert as conversion
+from kaggle_magics.config import ProjectDefaults
+from kaggle_magics.submission import KernelOptions
 
-    from kaggle_magics import convert as conversion
-    from kaggle_magics.config import ProjectDefaults
-    from kaggle_magics.submission import KernelOptions
+work, threshold, paths = Path(sys.argv[1]), int(sys.argv[2]), [Path(p) for p in sys.argv[3:]]
+forked = []
+real_context = multiprocessing.get_context
+conversion.multiprocessing.get_context = lambda m=None: forked.append(m) or real_context(m)
+conversion._PARALLEL_FROM = threshold
+result = conversion.convert(paths, KernelOptions(), out=work, defaults=ProjectDefaults(owner="me"))
+print(json.dumps({"forked": forked, "threads": threading.active_count(), "lines": [str(f) for f in result.files]}))
+"""
+
+
+def test_a_large_batch_runs_on_every_cpu_with_the_results_of_a_serial_one(work: Path) -> None:
+    """A batch from 64 files up is converted by forked workers: the same folders, the same lines, in order,
+    failures and slug clashes included. Each batch runs in a process of its own, as the command line's does
+    (the test process may hold threads of earlier tests, and fork is never used from a threaded process);
+    the threshold is lowered there so a small batch takes the parallel path."""
+    import os
 
     files = [raw_notebook(work / "src" / f"solution-{n}.ipynb", f"print({n})") for n in range(5)]
     (work / "src" / "broken-one.ipynb").write_text("{not json")
@@ -176,16 +189,19 @@ def test_a_large_batch_runs_on_every_cpu_with_the_results_of_a_serial_one(
     paths = [*files, work / "src" / "broken-one.ipynb", clash]
     if len(os.sched_getaffinity(0)) < 2:
         pytest.skip("one CPU: the batch would not be split")  # a failure in CI (tests/requires.py)
-    forked: list[str] = []
-    real_context = conversion.multiprocessing.get_context
-    monkeypatch.setattr(conversion.multiprocessing, "get_context", lambda m=None: forked.append(m) or real_context(m))
     runs = {}
     for name, threshold in (("serial", 10**9), ("parallel", 2)):
-        monkeypatch.setattr(conversion, "_PARALLEL_FROM", threshold)
-        result = conversion.convert(paths, KernelOptions(), out=work / name, defaults=ProjectDefaults(owner="me"))
-        runs[name] = ([str(f).replace(name, "OUT") for f in result.files], tree_digest(work / name))
-    assert forked == ["fork"], "the parallel run forked its workers (and the serial one did not)"
-    assert runs["parallel"] == runs["serial"]
+        done = subprocess.run(
+            [sys.executable, "-c", _BATCH_SCRIPT, str(work / name), str(threshold), *map(str, paths)],
+            capture_output=True, text=True, timeout=120,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        report = json.loads(done.stdout.strip().splitlines()[-1])
+        lines = [line.replace(name, "OUT") for line in report["lines"]]
+        runs[name] = (lines, tree_digest(work / name), report["forked"])
+    assert runs["serial"][2] == [], "the serial run forked nothing"
+    assert runs["parallel"][2] == ["fork"], "the parallel run forked its workers"
+    assert runs["parallel"][:2] == runs["serial"][:2]
     lines = runs["serial"][0]
     assert len(lines) == 7 and sum(line.startswith("FAILED") for line in lines) == 2, lines
     assert "already written from" in lines[-1]
