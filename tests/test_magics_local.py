@@ -57,6 +57,13 @@ def test_chain_through_the_magics(shell, competition: Path) -> None:
     assert "submission.csv" in rehearsed.output_files
 
 
+def test_a_push_says_each_note_once(shell) -> None:
+    """Push validates the metadata it writes, and the backend the folder it gets: one note, said once."""
+    pushed = shell.run("%%kaggle_sub --id me/short-sub --title 'A longer title' --backend local --no-run\nprint(1)")
+    slug_notes = [note for note in pushed.notes if "gives the slug 'a-longer-title', not 'short-sub'" in note]
+    assert len(slug_notes) == 1, pushed.notes
+
+
 def test_dataset_and_model_magics(shell) -> None:
     Path("codes").mkdir()
     Path("codes/features.py").write_text("def f(x):\n    return x\n")
