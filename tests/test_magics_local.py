@@ -51,6 +51,8 @@ def test_chain_through_the_magics(shell, competition: Path) -> None:
     sub = shell.run("%kaggle_submit --competition demo-comp --kernel me/chain-sub --wait --timeout 60 --backend local")
     assert sub.status == "COMPLETE", sub
     assert sub.submissions_left is not None
+    assert sub.url and sub.url.startswith("file://") and sub.url.endswith("/competitions/demo-comp/submissions/1.json")
+    assert Path(sub.url.removeprefix("file://")).is_file(), "the local submission's own record, not kaggle.com"
 
     rehearsed = shell.run("%kaggle_rehearse kaggle/chain-sub")
     assert rehearsed.ok and rehearsed.cells and rehearsed.total_seconds > 0
