@@ -48,7 +48,8 @@ KERNEL = [
     arg("--attach", action="append", default=[], metavar="OWNER/SLUG",
         help="attach a kernel's output (kernel_sources); repeatable"),
     arg("--deps", action="append", default=[], metavar="OWNER/SLUG",
-        help="attach a kernel whose output is a dependency bundle and install it offline in the first cell"),
+        help="attach a kernel whose output is a dependency bundle (datasets/OWNER/SLUG: a dataset holding one) "
+        "and install it offline in the first cell"),
     arg("--dataset", dest="datasets", action="append", default=[], metavar="OWNER/SLUG",
         help="attach a dataset (dataset_sources); repeatable"),
     arg("--model", dest="models", action="append", default=[], metavar="OWNER/MODEL/FRAMEWORK/VARIATION/VERSION",

@@ -90,6 +90,17 @@ def kernel_ref(options: KernelOptions, defaults: config.ProjectDefaults, fallbac
     return ref
 
 
+DATASET_DEPS = "datasets/"  # --deps datasets/OWNER/SLUG: a dataset holding a bundle (frozen locally, uploaded)
+
+
+def split_deps(deps: list[str]) -> tuple[list[str], list[str]]:
+    """``--deps`` values as (kernel sources, dataset sources): ``owner/slug`` names a kernel whose output is a
+    bundle; ``datasets/owner/slug`` a dataset that holds one."""
+    kernels = [str(KernelRef.parse(d)) for d in deps if not d.startswith(DATASET_DEPS)]
+    datasets = [str(DatasetRef.parse(d.removeprefix(DATASET_DEPS))) for d in deps if d.startswith(DATASET_DEPS)]
+    return kernels, datasets
+
+
 def build_metadata(options: KernelOptions, ref: KernelRef, code_file: str) -> tuple[KernelMetadata, list[str]]:
     """kernel-metadata.json for these options, and notes worth telling the user."""
     notes: list[str] = []
@@ -106,7 +117,8 @@ def build_metadata(options: KernelOptions, ref: KernelRef, code_file: str) -> tu
     internet = bool(options.internet) if options.internet is not None else False
     if options.internet is None:
         notes.append("internet off (pass --internet to turn it on)")
-    kernel_sources = [str(KernelRef.parse(s)) for s in [*options.deps, *options.attach]]
+    deps_kernels, deps_datasets = split_deps(options.deps)
+    kernel_sources = [*deps_kernels, *(str(KernelRef.parse(s)) for s in options.attach)]
     meta = KernelMetadata(
         id=ref.id,
         title=options.title or ref.slug,
@@ -117,7 +129,7 @@ def build_metadata(options: KernelOptions, ref: KernelRef, code_file: str) -> tu
         enable_gpu=bool(shape and shape.startswith("Nvidia")),
         enable_tpu=bool(shape and shape.startswith("Tpu")),
         enable_internet=internet,
-        dataset_sources=[str(DatasetRef.parse(s)) for s in options.datasets],
+        dataset_sources=list(dict.fromkeys([*(str(DatasetRef.parse(s)) for s in options.datasets), *deps_datasets])),
         competition_sources=competitions,
         kernel_sources=list(dict.fromkeys(kernel_sources)),
         model_sources=[str(ModelRef.parse(s, require_version=True)) for s in options.models],
@@ -133,7 +145,7 @@ def install_cell(deps: list[str]) -> str | None:
         return None
     from .bundle import install_cell_source
 
-    return install_cell_source(deps)
+    return install_cell_source([d.removeprefix(DATASET_DEPS) for d in deps])
 
 
 def run_check(
@@ -307,9 +319,10 @@ def apply_flags(
         competition, note = CompetitionRef.normalise(text)
         meta.normalised += [note] if note else []
         meta.competition_sources = list(dict.fromkeys([*meta.competition_sources, competition.slug]))
+    deps_kernels, deps_datasets = split_deps(options.deps)
     added = {
-        "kernel_sources": [str(KernelRef.parse(s)) for s in [*options.deps, *options.attach]],
-        "dataset_sources": [str(DatasetRef.parse(s)) for s in options.datasets],
+        "kernel_sources": [*deps_kernels, *(str(KernelRef.parse(s)) for s in options.attach)],
+        "dataset_sources": [*(str(DatasetRef.parse(s)) for s in options.datasets), *deps_datasets],
         "model_sources": [str(ModelRef.parse(s, require_version=True)) for s in options.models],
     }
     for key, sources in added.items():
