@@ -25,6 +25,9 @@ ENV_RUN_TYPE = "KAGGLE_KERNEL_RUN_TYPE"  # set by Kaggle inside notebooks: Inter
 ENV_SANDBOX = "KAGGLE_MAGICS_SANDBOX"  # local runs: auto | bwrap | unshare | none
 ENV_STATE_DIR = "KAGGLE_MAGICS_STATE_DIR"  # what uploads remember having sent (default: the user's cache dir)
 ENV_IMAGE_CACHE = "KAGGLE_MAGICS_IMAGE_CACHE"  # local runs: the built image twins (default: the user's cache dir)
+# Inside a local run in the image twin: the file that lists every package of the image the twin stands for
+# (the twin installs only those the notebook imports), so that a freeze there leaves out what Kaggle's has
+ENV_IMAGE_PACKAGES = "KAGGLE_MAGICS_IMAGE_PACKAGES"
 
 # Kaggle's own credential variables, in the official clients' order of precedence.
 ENV_API_TOKEN = "KAGGLE_API_TOKEN"

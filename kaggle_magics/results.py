@@ -12,6 +12,13 @@ from pathlib import Path
 from typing import Any
 
 
+def listing(files: list[str], shown: int = 10) -> str:
+    """``"12: a, b, ... (+2 more)"``: how many files, and the first ``shown`` of them by name."""
+    first = files[:shown]
+    more = len(files) - len(first)
+    return f"{len(files)}: " + ", ".join(first) + (f" ... (+{more} more)" if more else "")
+
+
 def _show(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.1f}"
@@ -132,10 +139,7 @@ class KernelStatus(Result):
     def rows(self) -> list[tuple[str, Any]]:
         rows = super().rows()
         if self.output_files:
-            shown = self.output_files[: self._shown_files]
-            more = len(self.output_files) - len(shown)
-            rows.append(("output files", f"{len(self.output_files)}: " + ", ".join(shown)
-                         + (f" ... (+{more} more)" if more else "")))
+            rows.append(("output files", listing(self.output_files, self._shown_files)))
         return rows
 
     def __str__(self) -> str:
@@ -237,6 +241,11 @@ class DatasetResult(Result):
 
     _title = "dataset"
     _hidden = ("changed", "content_hash")
+    _shown_files = 10
+
+    def rows(self) -> list[tuple[str, Any]]:
+        return [(key, listing(value, self._shown_files) if key == "files" and value else value)
+                for key, value in super().rows()]  # fmt: skip
 
     def __repr__(self) -> str:
         return str(self)
@@ -255,6 +264,11 @@ class ModelResult(Result):
     notes: list[str] = field(default_factory=list)
 
     _title = "model uploaded"
+    _shown_files = 10
+
+    def rows(self) -> list[tuple[str, Any]]:
+        return [(key, listing(value, self._shown_files) if key == "files" and value else value)
+                for key, value in super().rows()]  # fmt: skip
 
     def __repr__(self) -> str:
         return str(self)
@@ -275,13 +289,10 @@ class OutputResult(Result):
     _shown_files = 10
 
     def rows(self) -> list[tuple[str, Any]]:
-        shown = self.files[: self._shown_files]
-        more = len(self.files) - len(shown)
-        listing = ", ".join(shown) + (f" ... (+{more} more)" if more else "")
         return [
             ("ref", self.ref),
             ("dest", self.dest),
-            ("files", f"{len(self.files)}: {listing}" if self.files else "none"),
+            ("files", listing(self.files, self._shown_files) if self.files else "none"),
             ("size", f"{self.total_bytes / 1e6:.1f} MB" if self.total_bytes >= 100_000 else f"{self.total_bytes} bytes"),  # noqa: E501
             ("skipped", f"{self.skipped} not matching the pattern" if self.skipped else None),
             ("notes", self.notes),

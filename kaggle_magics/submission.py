@@ -199,7 +199,7 @@ def _push(
     )
     result.folder = folder if keep else None
     result.backend = result.backend or backend.name
-    result.notes = [*notes, *result.notes]
+    result.notes = list(dict.fromkeys([*notes, *result.notes]))  # the backend validates the folder again
     from . import history
 
     history.record(result)

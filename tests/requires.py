@@ -82,6 +82,10 @@ NEEDS: dict[str, tuple[Callable[[], bool], str]] = {
     "python3.12": (lambda: python312() is not None, "a CPython 3.12 interpreter (python3.12 on PATH or in pyenv)"),
     "writable-run": (lambda: os.access("/run", os.W_OK), "a writable /run to put a host socket in"),
     "git": (lambda: shutil.which("git") is not None, "git, for git requirements (Debian: apt-get install git)"),
+    "gcc": (
+        lambda: shutil.which("gcc") is not None,
+        "gcc, which the toolchain example compiles its solver with (Debian: apt-get install gcc)",
+    ),
     "image-wheelhouse": (
         _wheelhouse,
         "the test wheelhouse of Kaggle's image versions (run `python -m tests.wheelhouse` once, online)",

@@ -398,3 +398,32 @@ def test_replaced_modules_already_imported_ask_for_a_restart() -> None:
 
     assert _imported_before(["pytest 8.0 -> 9.2", "kmt-never-imported 1 -> 2"]) == ["pytest"]
     assert _imported_before([]) == []
+
+
+def test_a_package_the_bundle_left_out_is_found_in_a_layered_venv(
+    bundle_env: PackageIndex, tmp_path: Path, make_venv
+) -> None:
+    """The bundle leaves kmt-delta out (its base has it); the target venv sees kmt-delta only through a .pth
+    that layers another venv in (as a local run's venv over the image twin): uv, which reads the target's
+    own site-packages alone, would miss it, so pip installs, and nothing is looked for in the bundle."""
+    image = make_venv("image")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(image), "install", "-q", "--isolated", "--no-index",
+         "--find-links", str(bundle_env.links), "kmt-delta"], check=True, capture_output=True,
+    )  # fmt: skip
+    python = make_venv("run")
+    code = "import site, sysconfig; print(sysconfig.get_paths()['purelib'])"
+    image_site, run_site = (
+        subprocess.run([str(p), "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+        for p in (image, python)
+    )
+    Path(run_site, "_image.pth").write_text(f"import site; site.addsitedir({image_site!r})\n")
+    base = tmp_path / "base.txt"
+    base.write_text("kmt-delta==1.0\n")
+    bundle = freeze(["kmt-gamma==2.0"], dest=tmp_path / "deps", base=base, **bundle_env.freeze_kwargs()).dest
+    assert [item["project"] for item in read_manifest(bundle).left_out] == ["kmt-delta"]
+
+    result = install([bundle], python=python, progress=False)
+    assert result.installed == ["kmt-gamma==2.0"], result
+    assert result.installer.startswith("pip (the bundle relies on kmt-delta, installed outside"), result.installer
+    assert installed_in(python, "kmt-delta") == "1.0" and not list(Path(run_site).glob("kmt_delta*"))

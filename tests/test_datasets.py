@@ -211,6 +211,22 @@ def test_local_dataset_unchanged_and_archives_kept(tmp_path: Path, code: Path, s
     assert upload_dataset(backend, code, "me/my-code", state_dir=state).version == 2
 
 
+def test_a_big_upload_shows_how_many_files_and_the_first_ten(tmp_path: Path, state: Path) -> None:
+    """A wheelhouse or a code dataset of many files reads as a count and a few names, as outputs do."""
+    from kaggle_magics.local.backend import LocalBackend
+
+    folder = tmp_path / "wheelhouse"
+    folder.mkdir()
+    for n in range(25):
+        (folder / f"pkg{n:02d}-1.0-py3-none-any.whl").write_bytes(b"PK")
+    result = upload_dataset(LocalBackend(tmp_path / "store"), folder, "me/wheelhouse", state_dir=state)
+    assert len(result.files) == 25
+    first = ", ".join(f"pkg{n:02d}-1.0-py3-none-any.whl" for n in range(10))
+    assert f"  files    25: {first} ... (+15 more)" in str(result).splitlines()
+    assert "pkg10" not in str(result) and "pkg10" not in result._repr_html_()
+    assert "25: pkg00-1.0-py3-none-any.whl" in result._repr_html_()
+
+
 def test_default_state_dir_follows_the_environment(
     kaggle_server, kaggle_backend, code: Path, upload_state_dir
 ):

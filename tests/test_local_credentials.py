@@ -80,7 +80,7 @@ def _probe(tmp_path: Path, places: dict[str, Path], mode: str) -> tuple[dict, ob
 def test_no_credential_reaches_a_sandboxed_run(tmp_path: Path, machine: dict[str, Path], mode: str) -> None:
     found, result = _probe(tmp_path, machine, mode)
     assert result.sandbox == mode
-    assert found["vars"] == ["KAGGLE_KERNEL_RUN_TYPE"]
+    assert found["vars"] == ["KAGGLE_KERNEL_RUN_TYPE", "KAGGLE_MAGICS_IMAGE_PACKAGES"]  # the image's list: no secret
     assert found["visible"] == "the folder itself is shown", "the folder is shown: the masks alone hide the rest"
     hidden = {name: found[name] for name in machine if name not in ("visible", "folder")}
     assert all(value in ("", "FileNotFoundError") for value in hidden.values()), json.dumps(hidden)
@@ -92,7 +92,12 @@ def test_no_credential_reaches_a_sandboxed_run(tmp_path: Path, machine: dict[str
 
 def test_without_namespaces_the_run_says_what_it_could_still_read(tmp_path: Path, machine: dict[str, Path]) -> None:
     found, result = _probe(tmp_path, machine, "none")
-    assert found["vars"] == ["KAGGLE_KERNEL_RUN_TYPE", "KAGGLE_MAGICS_INPUT_ROOT", "KAGGLE_MAGICS_WORKING_DIR"]
+    assert found["vars"] == [
+        "KAGGLE_KERNEL_RUN_TYPE",
+        "KAGGLE_MAGICS_IMAGE_PACKAGES",
+        "KAGGLE_MAGICS_INPUT_ROOT",
+        "KAGGLE_MAGICS_WORKING_DIR",
+    ]
     assert found["home"] is False and found["clients"] == [None, None], "HOME and the variables point away"
     assert found["kaggle_json"] == "SECRET", "no mount namespace: a full path still reads the file"
     (note,) = [note for note in result.notes if note.startswith("credentials:")]

@@ -146,6 +146,52 @@ def test_a_bundle_attached_and_installed_by_the_first_cell_works(alpha_bundle: P
     assert not any("kmt_alpha" in note for note in result.notes), "an attached bundle brings it: no warning"
 
 
+def test_what_an_attached_bundle_left_out_for_the_image_is_in_the_twin(
+    bundle_env: PackageIndex, test_base: Path, tmp_path: Path
+) -> None:
+    """kmt-gamma's bundle leaves kmt-delta out (the image has it) and the notebook imports kmt_gamma alone:
+    the twin still holds kmt-delta, as the image does, so the offline install works as it would on Kaggle."""
+    from kaggle_magics.bundle import freeze, read_manifest
+
+    image_list = tmp_path / "image.txt"
+    image_list.write_text("# python 3.12\nkmt-delta==1.0\n")
+    bundle = freeze(["kmt-gamma==2.0"], dest=tmp_path / "deps", base=image_list, **bundle_env.freeze_kwargs()).dest
+    assert [item["project"] for item in read_manifest(bundle).left_out] == ["kmt-delta"]
+    LocalBackend().dataset_upload(bundle, DatasetRef.parse("me/gamma-deps"))
+    nb = _notebook(tmp_path, install_cell_source(), "import kmt_gamma\nprint('gamma', kmt_gamma.VERSION)")
+    result = rehearse(nb, base=str(image_list), dataset_sources=["me/gamma-deps"])  # (test_base: its index)
+    assert result.ok, (result.failure_message, _log(result)[-3000:])
+    assert "gamma 2.0" in _log(result)
+    inputs = {"datasets/me/gamma-deps": tmp_path / "deps"}
+    planned = image.plan(nb.read_text(), inputs, image.choose_base(str(image_list)))
+    assert planned.requirements["kmt-delta"] == "1.0" and "kmt-gamma" not in planned.requirements
+    assert planned.imported["kmt-delta"] == "a requirement of the bundle attached at datasets/me/gamma-deps"
+
+
+def test_a_freeze_in_a_run_leaves_out_all_the_image_has_not_only_what_the_twin_holds(
+    alpha_bundle: Path, tmp_path: Path
+) -> None:
+    """The twin holds the image's packages that the notebook imports; what a freeze in a deps kernel takes as
+    the running image (its base, left out of the bundle) is the whole image, as on Kaggle."""
+    from kaggle_magics.bundle import shipped_base
+
+    LocalBackend().dataset_upload(alpha_bundle, DatasetRef.parse("me/alpha-deps"))
+    nb = _notebook(
+        tmp_path,
+        "import glob, importlib.util, os, sys\nroot = os.environ.get('KAGGLE_MAGICS_INPUT_ROOT', '/kaggle/input')\n"
+        "sys.path[:0] = sorted(glob.glob(f'{root}/datasets/me/alpha-deps/*.whl'))  # the bundle's kaggle-magics\n"
+        "from kaggle_magics.bundle.base import running_environment\n"
+        "image = running_environment()\n"
+        "print('numpy', image.version_of('numpy'), 'importable:', importlib.util.find_spec('numpy') is not None)\n"
+        "print('ipykernel', image.version_of('ipykernel'))",
+    )
+    result = rehearse(nb, dataset_sources=["me/alpha-deps"])
+    assert result.ok, (result.failure_message, _log(result)[-3000:])
+    log = _log(result)
+    assert f"numpy {shipped_base().version_of('numpy')} importable: False" in log, "listed, not in the twin"
+    assert "ipykernel 6.17.1" in log
+
+
 def test_a_release_the_index_lacks_falls_back_to_the_nearest_and_says_so(test_base: Path, tmp_path: Path) -> None:
     nb = _notebook(tmp_path, "import kmt_gamma\nprint('gamma', kmt_gamma.VERSION)")
     result = rehearse(nb, base=str(test_base))  # the base has kmt-gamma 3.0; the index 1.0 and 2.0

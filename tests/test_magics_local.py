@@ -52,10 +52,19 @@ def test_chain_through_the_magics(shell, competition: Path) -> None:
     sub = shell.run("%kaggle_submit --competition demo-comp --kernel me/chain-sub --wait --timeout 60 --backend local")
     assert sub.status == "COMPLETE", sub
     assert sub.submissions_left is not None
+    assert sub.url and sub.url.startswith("file://") and sub.url.endswith("/competitions/demo-comp/submissions/1.json")
+    assert Path(sub.url.removeprefix("file://")).is_file(), "the local submission's own record, not kaggle.com"
 
     rehearsed = shell.run("%kaggle_rehearse kaggle/chain-sub")
     assert rehearsed.ok and rehearsed.cells and rehearsed.total_seconds > 0
     assert "submission.csv" in rehearsed.output_files
+
+
+def test_a_push_says_each_note_once(shell) -> None:
+    """Push validates the metadata it writes, and the backend the folder it gets: one note, said once."""
+    pushed = shell.run("%%kaggle_sub --id me/short-sub --title 'A longer title' --backend local --no-run\nprint(1)")
+    slug_notes = [note for note in pushed.notes if "gives the slug 'a-longer-title', not 'short-sub'" in note]
+    assert len(slug_notes) == 1, pushed.notes
 
 
 def test_dataset_and_model_magics(shell) -> None:

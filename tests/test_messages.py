@@ -211,3 +211,28 @@ def test_the_help_of_the_cell_magic_shows_it_as_a_cell_magic(shell) -> None:
         shell.ip.run_cell("%%kaggle_sub?")
     assert "\n  %%kaggle_sub [--id OWNER/SLUG]" in shown.getvalue()
     assert "%kaggle_sub [" not in shown.getvalue().replace("%%kaggle_sub", "")
+
+
+def test_every_result_reads_as_its_text_in_a_terminal() -> None:
+    """IPython shows a magic's result by its repr() outside a notebook (and as the notebook's text/plain): every
+    result object's repr is its text, never the dataclass' own list of fields."""
+    import importlib
+    import pkgutil
+
+    import kaggle_magics
+    from kaggle_magics.local.rehearse import Rehearsal
+    from kaggle_magics.results import Result
+
+    for module in pkgutil.walk_packages(kaggle_magics.__path__, "kaggle_magics."):
+        if not module.name.startswith("kaggle_magics.panel"):  # ipywidgets: an extra
+            importlib.import_module(module.name)
+
+    def subclasses(cls: type) -> list[type]:
+        return [c for sub in cls.__subclasses__() for c in (sub, *subclasses(sub))]
+
+    made_by_dataclass = [
+        cls.__qualname__ for cls in subclasses(Result) if hasattr(cls.__dict__.get("__repr__"), "__wrapped__")
+    ]
+    assert made_by_dataclass == []
+    rehearsal = Rehearsal(name="sub.ipynb", status="COMPLETE", total_seconds=1.5)
+    assert repr(rehearsal) == str(rehearsal) and repr(rehearsal).startswith("run\n  name")

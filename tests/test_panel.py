@@ -90,6 +90,25 @@ def test_settings_are_prefilled_from_the_project_and_config(shell: Any) -> None:
     assert list(s.accelerator.options)[1:] == list(ACCELERATORS), "every valid machine shape, in a dropdown"
 
 
+def test_where_widgets_do_not_show_the_panel_reads_as_its_settings(work: Path) -> None:
+    """A terminal, or a notebook rendered as a static page, shows the text/plain fallback: the settings."""
+    from kaggle_magics.panel import kernel_panel
+
+    panel = kernel_panel("me/sub-kernel", backend="local", path="sub.ipynb", competition="comp-a")
+    panel.settings.datasets.value = "me/codes"
+    text = repr(panel)
+    assert text.splitlines()[:3] == [
+        "kaggle-magics panel (ipywidgets: its buttons work in JupyterLab, Jupyter Notebook, VS Code)",
+        "  kernel       me/sub-kernel",
+        "  code         sub.ipynb",
+    ]
+    assert "  datasets     me/codes" in text and "  internet     off" in text and "  backend      local" in text
+    assert "deps kernels" not in text, "an empty setting is left out"
+    assert text.splitlines()[-1].startswith("  buttons      Freeze, Dry run, Push, Rehearse, Status, Wait, Output")
+    bundle = panel._repr_mimebundle_()
+    assert bundle["text/plain"] == text and bundle["application/vnd.jupyter.widget-view+json"]["model_id"]
+
+
 def test_the_settings_become_each_verbs_arguments(work: Path) -> None:
     from kaggle_magics.panel import kernel_panel
 

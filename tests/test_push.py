@@ -126,3 +126,12 @@ def test_deps_puts_the_offline_install_cell_first(shell, kaggle_server) -> None:
     assert "pip install" not in first or "--no-index" in first, "the install never reaches an index"
     assert body["kernelDataSources"] == [f"{FAKE_USER}/cmi-deps"]
     compile(first, "install-cell", "exec")  # plain Python: it runs under papermill with no magics
+
+
+def test_deps_dataset_attaches_a_dataset_that_holds_a_bundle(shell, kaggle_server) -> None:
+    """A bundle frozen locally and uploaded as a dataset: attached as a dataset, installed by the first cell."""
+    shell.run(f"%%kaggle_sub --id {FAKE_USER}/cmi-sub --deps-dataset {FAKE_USER}/solver --competition comp\nx = 1\n")
+    body = _arrived(kaggle_server)
+    assert body["datasetDataSources"] == [f"{FAKE_USER}/solver"] and not body.get("kernelDataSources")
+    first = json.loads(body["text"])["cells"][0]["source"]
+    assert f"_sources = ['{FAKE_USER}/solver']" in first, "the installer looks the handle up among the datasets"

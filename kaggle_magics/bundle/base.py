@@ -70,17 +70,22 @@ class BaseSnapshot(Result):
 
 
 def running_environment() -> BaseSnapshot:
-    """The running interpreter's installed distributions."""
+    """The running interpreter's installed distributions: inside Kaggle, its image. In a local run in the
+    image twin, which installs only the image's packages that the notebook imports, the image's whole list
+    (named by ``$KAGGLE_MAGICS_IMAGE_PACKAGES``) counts too; what is installed wins."""
+    from ..config import ENV_IMAGE_PACKAGES
+
     packages: dict[str, str] = {}
     for dist in md.distributions():
         name = dist.metadata["Name"]
         if name:
             packages.setdefault(str(canonicalize_name(name)), dist.version)
-    return BaseSnapshot(
-        source=f"the running interpreter ({sys.executable})",
-        packages=packages,
-        python=platform.python_version(),
-    )
+    source = f"the running interpreter ({sys.executable})"
+    listed = os.environ.get(ENV_IMAGE_PACKAGES)
+    if listed and os.path.isfile(listed):
+        packages = {**read_base(listed).packages, **packages}
+        source = f"the running image ({sys.executable}, and the packages of the image listed in {listed})"
+    return BaseSnapshot(source=source, packages=packages, python=platform.python_version())
 
 
 def capture_base(path: str | os.PathLike[str]) -> BaseSnapshot:

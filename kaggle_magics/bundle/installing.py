@@ -316,7 +316,8 @@ def _install_packages(
     links = [arg for folder in folders for arg in ("--find-links", folder)]
     with tempfile.TemporaryDirectory(prefix="kaggle-magics-install-") as scratch_s:
         scratch = Path(scratch_s)
-        uv, uv_label = (None, None) if preference == "pip" else _find_installer(bundles, scratch)
+        hidden = _hidden_from_uv(bundles, info) if preference is None else []
+        uv, uv_label = (None, None) if preference == "pip" or hidden else _find_installer(bundles, scratch)
         if preference == "uv" and uv is None:
             raise BundleError(
                 "no uv to install with: the bundle has no uv wheel for this machine and none is here"
@@ -333,6 +334,11 @@ def _install_packages(
             cmd = [*base, "install", "--isolated", "--no-index", "--only-binary=:all:", "--no-compile",
                    "--disable-pip-version-check", "--no-input", "--quiet", *links, *reqs]  # fmt: skip
             result.installer = "pip (no uv available)"
+            if hidden:
+                result.installer = (
+                    f"pip (the bundle relies on {', '.join(hidden)}, installed outside this interpreter's "
+                    "site-packages, where uv does not look)"
+                )
         try:
             run(cmd, what="installing from the bundle failed", env=isolated_env(), cwd=scratch)
         except ToolFailed as exc:
@@ -346,6 +352,17 @@ def _install_packages(
     )
     if after_info["unsatisfied"]:
         result.notes.append("still unmet after installing: " + ", ".join(after_info["unsatisfied"]))
+
+
+def _hidden_from_uv(bundles: list[Manifest], info: dict) -> list[str]:
+    """What the bundles left out (the image has it) that the target has only outside its own site-packages
+    (a venv layered over another by a ``.pth``, as a local run's over its image twin): uv would not see it
+    and would look for it in the bundle, so pip (which sees all of sys.path) installs instead."""
+    from packaging.utils import canonicalize_name
+
+    layered = set(info.get("layered", ()))
+    relied = {str(canonicalize_name(item["project"])) for m in bundles for item in m.left_out if item.get("project")}
+    return sorted(relied & layered)
 
 
 def _install_hint(output: str) -> str:

@@ -65,6 +65,23 @@ def unsatisfied(requirements, env):
     return missing, {n: d.version for n, d in installed.items()}
 
 
+def layered(own):
+    """Installed distributions that live outside the interpreter's own site-packages (``own``): folders a
+    ``.pth`` file or the environment adds to sys.path, as a venv layered over another one has them. Python and
+    pip see them; uv does not (it reads the interpreter's site-packages only)."""
+    import importlib.metadata as md
+    import os
+
+    from packaging.utils import canonicalize_name
+
+    found = set()
+    for dist in md.distributions():
+        name = dist.metadata["Name"]
+        if name and os.path.realpath(str(dist.locate_file(""))) not in own:
+            found.add(canonicalize_name(name))
+    return sorted(found)
+
+
 def probe(requirements, packaging_path=None):
     import importlib.util
     import os
@@ -85,6 +102,7 @@ def probe(requirements, packaging_path=None):
     env = packaging.markers.default_environment()
     missing, installed = unsatisfied(requirements, env)
     paths = sysconfig.get_paths()
+    own = {os.path.realpath(p) for p in (paths.get("purelib"), paths.get("platlib")) if p}
     stdlib = paths.get("stdlib", "")
     in_venv = sys.prefix != getattr(sys, "base_prefix", sys.prefix)
     return {
@@ -95,6 +113,7 @@ def probe(requirements, packaging_path=None):
         "tags": [str(t) for t in packaging.tags.sys_tags()],
         "marker_env": env,
         "installed": installed,
+        "layered": layered(own),
         "unsatisfied": missing,
         "purelib": paths.get("purelib"),
         "scripts": paths.get("scripts"),

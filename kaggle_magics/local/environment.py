@@ -36,6 +36,7 @@ _SYSTEM_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/
 ENVS = config.LOCAL_ENVS
 DEFAULT_ENV = ENVS[0]
 ENV_FILE = "environment.json"
+IMAGE_PACKAGES_FILE = "image-packages.txt"  # in the run's scratch folder (see write_image_packages)
 USER_NOTE = (
     "this run uses your own environment (--env user), not Kaggle's image: what it imports may be missing on "
     "Kaggle (the default, --env twin, runs with the image's packages only)"
@@ -125,6 +126,7 @@ class KernelEnv:
     path: list[Path] = field(default_factory=list)
     read_only: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    variables: dict[str, str] = field(default_factory=dict)  # more of the kernel's environment
 
 
 def kernel_environment(run_dir: Path, scratch: Path) -> KernelEnv:
@@ -138,9 +140,28 @@ def kernel_environment(run_dir: Path, scratch: Path) -> KernelEnv:
         return KernelEnv(make_venv(scratch / "venv"), notes=list(data.get("notes", [])))
     from . import image
 
-    twin = image.ensure(image.Plan.from_json(data["plan"]))  # from the cache; built again if it was damaged
+    plan = image.Plan.from_json(data["plan"])
+    twin = image.ensure(plan)  # from the cache; built again if it was damaged
     venv = make_run_venv(scratch / "venv", twin)
-    return KernelEnv(venv, [twin.bin], twin.read_only_paths(), [*data.get("notes", []), *twin.notes])
+    listing = write_image_packages(scratch / IMAGE_PACKAGES_FILE, plan)
+    return KernelEnv(
+        venv, [twin.bin], twin.read_only_paths(), [*data.get("notes", []), *twin.notes],
+        {config.ENV_IMAGE_PACKAGES: str(listing)},
+    )  # fmt: skip
+
+
+def write_image_packages(path: Path, plan: image_module.Plan) -> Path:
+    """The image's whole package list (its base, and the shipped list for what that lacks), in ``pip freeze``
+    format, for code in the run that asks what the image has: the twin holds only what the notebook imports,
+    and a freeze in a deps kernel must still leave out everything Kaggle's image has, as it does on Kaggle."""
+    lines = [
+        f"# the packages of Kaggle's image this run's twin stands for (base: {plan.base})",
+        f"# python {plan.python.version}",
+        *(f"{name}=={version}" for name, version in sorted(plan.constraints.items())),
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
 def missing_module_hints(run_dir: Path, failure: str | None) -> list[str]:
@@ -234,9 +255,12 @@ def write_kernelspec(folder: Path, venv: Path) -> None:
     write_json(folder / KERNEL_NAME / "kernel.json", spec)
 
 
-def kernel_env(box: sandbox.Sandbox, venv: Path, path: list[Path] | None = None) -> dict[str, str]:
+def kernel_env(
+    box: sandbox.Sandbox, venv: Path, path: list[Path] | None = None, variables: dict[str, str] | None = None
+) -> dict[str, str]:
     """The kernel's whole environment: Kaggle's markers, the box's paths, locale/proxy/installer settings
-    from the machine, and nothing else. ``path``: more folders for PATH, after the venv's."""
+    from the machine, and nothing else. ``path``: more folders for PATH, after the venv's; ``variables``: what
+    the run's environment adds (:attr:`KernelEnv.variables`)."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -255,5 +279,6 @@ def kernel_env(box: sandbox.Sandbox, venv: Path, path: list[Path] | None = None)
     )
     env.setdefault("LANG", "C.UTF-8")
     env[config.ENV_RUN_TYPE] = "Batch"
+    env.update(variables or {})
     env.update(box.env)
     return env

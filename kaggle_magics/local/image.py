@@ -32,6 +32,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from packaging.utils import canonicalize_name
+
 from .. import config, modules, scan
 from ..bundle.base import BaseSnapshot, read_base, shipped_base
 from ..errors import ImageError
@@ -140,6 +142,27 @@ def _wheel_projects(inputs: Mapping[str, Path]) -> set[str]:
     return found
 
 
+def _left_out_by_bundles(inputs: Mapping[str, Path]) -> dict[str, str]:
+    """What the bundles among the attached inputs left out because the image has it (their wheels need it):
+    distribution -> where that bundle is attached. A manifest that does not read is the install's to report."""
+    from ..bundle.manifest import find_manifests, read_manifest
+    from ..errors import KaggleMagicsError
+
+    found: dict[str, str] = {}
+    for name, folder in sorted(inputs.items()):
+        if name.startswith("competitions/"):
+            continue
+        for where in find_manifests(Path(folder), max_depth=3):
+            try:
+                manifest = read_manifest(where)
+            except KaggleMagicsError:
+                continue
+            for item in manifest.left_out:
+                if item.get("project"):
+                    found.setdefault(str(canonicalize_name(item["project"])), name)
+    return found
+
+
 def plan(notebook: Any, inputs: Mapping[str, Path], base: BaseSnapshot) -> Plan:
     """The twin of ``notebook`` (nbformat node, JSON text or dict) with ``inputs`` attached (path under the
     input root -> host folder), made of ``base``."""
@@ -183,6 +206,10 @@ def plan(notebook: Any, inputs: Mapping[str, Path], base: BaseSnapshot) -> Plan:
                 unknown.append(f"{top} ({where})")
         else:
             unknown_attached.add(top)
+    for dist, where in _left_out_by_bundles(inputs).items():
+        if dist in base.packages:  # the image has it, so the bundle does not: the twin must, as the image does
+            requirements.setdefault(dist, base.packages[dist])
+            imported.setdefault(dist, f"a requirement of the bundle attached at {where}")
     source = base.source
     if unknown:
         notes.append(

@@ -190,7 +190,7 @@ def rehearse(
     return result
 
 
-@dataclass
+@dataclass(repr=False)  # RunResult's: the text a terminal shows, not the fields
 class Rehearsal(RunResult):
     """A rehearsal's run, with the failing cell's traceback when it failed (unless it was shown live)."""
 

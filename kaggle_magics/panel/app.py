@@ -204,6 +204,28 @@ def make_panel_class(widgets: Any) -> type:
         def busy(self) -> bool:
             return self._busy.locked()
 
+        def __repr__(self) -> str:
+            """The panel as text, where widgets do not show (a terminal, a notebook on a static page): its
+            settings and its buttons."""
+            s = self.settings
+            rows = [
+                ("kernel", s.kernel_ref()), ("code", s.code_path()), ("competition", s.competition.value),
+                ("deps kernels", s.deps.value), ("kernel outputs", s.attach.value), ("datasets", s.datasets.value),
+                ("models", s.models.value), ("accelerator", s.accelerator.value),
+                ("internet", "on" if s.internet.value else "off"), ("backend", s.backend.value),
+                ("buttons", ", ".join(b.description for b in [*self.actions, self.stop_button])),
+            ]  # fmt: skip
+            shown = [(key, value) for key, value in rows if value]
+            width = max(len(key) for key, _ in shown)
+            lines = ["kaggle-magics panel (ipywidgets: its buttons work in JupyterLab, Jupyter Notebook, VS Code)"]
+            return "\n".join([*lines, *(f"  {key.ljust(width)}  {value}" for key, value in shown)])
+
+        def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+            bundle = super()._repr_mimebundle_(**kwargs)
+            if bundle:
+                bundle["text/plain"] = repr(self)  # whole: ipywidgets cuts it at 110 characters
+            return bundle
+
         def text(self) -> str:
             """What ``out`` shows, as text (for tests and terminals), in order."""
             parts = []
