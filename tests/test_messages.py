@@ -211,3 +211,27 @@ def test_the_help_of_the_cell_magic_shows_it_as_a_cell_magic(shell) -> None:
         shell.ip.run_cell("%%kaggle_sub?")
     assert "\n  %%kaggle_sub [--id OWNER/SLUG]" in shown.getvalue()
     assert "%kaggle_sub [" not in shown.getvalue().replace("%%kaggle_sub", "")
+
+
+def test_every_result_reads_as_a_table_in_a_terminal() -> None:
+    """A result's repr is what a terminal IPython shows of a magic's value: its table, never the dataclass's
+    field dump (a @dataclass subclass makes a new __repr__ unless it writes its own)."""
+    import dataclasses
+    import importlib
+    import pkgutil
+
+    import kaggle_magics
+    from kaggle_magics.results import Result
+
+    for info in pkgutil.walk_packages(kaggle_magics.__path__, "kaggle_magics."):
+        importlib.import_module(info.name)
+    found = set()
+    todo = [Result]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            found.add(sub)
+            todo.append(sub)
+    results = [cls for cls in found if dataclasses.is_dataclass(cls) and cls.__module__.startswith("kaggle_magics")]
+    assert len(results) >= 10
+    for cls in results:
+        assert not hasattr(cls.__repr__, "__wrapped__"), f"{cls.__qualname__} shows the dataclass repr"
