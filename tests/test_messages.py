@@ -235,3 +235,21 @@ def test_every_result_reads_as_a_table_in_a_terminal() -> None:
     assert len(results) >= 10
     for cls in results:
         assert not hasattr(cls.__repr__, "__wrapped__"), f"{cls.__qualname__} shows the dataclass repr"
+
+
+@pytest.mark.parametrize(
+    ("argv", "culprit"),
+    [
+        (["freeze", "-r", "nope.txt", "--dest", "deps"], "requirements file "),
+        (["freeze", "tabulate>=", "--dest", "deps"], "error: 'tabulate>=' is not a requirement"),
+        (["install", "tabulate>=", "--from", "BUNDLE"], "error: 'tabulate>=' is not a requirement: Expected"),
+    ],
+)
+def test_a_requirement_given_wrong_is_bad_input(
+    work: Path, capsys, alpha_bundle: Path, argv: list[str], culprit: str
+) -> None:
+    argv = [str(alpha_bundle) if a == "BUNDLE" else a for a in argv]
+    assert main(argv) == 2
+    err = _error(capsys)
+    assert len(err) == 2 and err[0].startswith("error: ") and culprit in err[0] and err[1].startswith("hint: ")
+    assert not (work / "deps").exists()
