@@ -243,6 +243,8 @@ def test_every_result_reads_as_a_table_in_a_terminal() -> None:
         (["freeze", "-r", "nope.txt", "--dest", "deps"], "requirements file "),
         (["freeze", "tabulate>=", "--dest", "deps"], "error: 'tabulate>=' is not a requirement"),
         (["install", "tabulate>=", "--from", "BUNDLE"], "error: 'tabulate>=' is not a requirement: Expected"),
+        (["install", "tabulate", "--from", "nope"], "error: --from nope: no such folder"),
+        (["freeze", "tabulate", "--find-links", "nope", "--dest", "deps"], "error: --find-links nope: no such"),
     ],
 )
 def test_a_requirement_given_wrong_is_bad_input(

@@ -29,8 +29,9 @@ from .target import Target
 MIN_UV = (0, 8, 0)
 
 
-class BadRequirement(BundleError):
-    """A requirement, or a requirements file, given wrong: bad input (exit 2)."""
+class BundleInputError(BundleError):
+    """Freeze's or install's arguments given wrong (a requirement, a requirements file or a folder that is not
+    there): bad input (exit 2)."""
 
     exit_code = 2
 
@@ -160,7 +161,7 @@ def read_requirement_files(files: list[Path]) -> list[str]:
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
-            raise BadRequirement(
+            raise BundleInputError(
                 f"requirements file {path}: cannot read it ({exc.strerror})",
                 hint="give the path of a requirements file (-r FILE), one requirement a line",
             ) from None
@@ -224,7 +225,7 @@ def check_requirements(requirements: list[str]) -> None:
     for text in requirements:
         if _is_requirement(text) or is_local_path(text) or re.match(r"^[a-z+]+://", text):
             continue
-        raise BadRequirement(
+        raise BundleInputError(
             f"{text!r} is not a requirement",
             hint="write name, name==1.2, name>=1.2, name[extra], a path, or name @ URL",
         )
