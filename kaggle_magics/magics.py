@@ -37,10 +37,30 @@ def _with_arguments(specs: list[Arg], name: str | None = None) -> Callable[[Call
     return decorate
 
 
+def without_comment(line: str) -> str:
+    """``line`` up to a comment, as a shell reads it: a ``#`` that starts a word outside quotes begins one
+    (``%kaggle_status me/cmi-sub --wait  # live``); ``a#b``, ``"#3"`` and ``\\#`` are words."""
+    quote = None
+    escaped = False
+    for i, char in enumerate(line):
+        if escaped:
+            escaped = False
+        elif char == "\\" and quote != "'":
+            escaped = True
+        elif quote:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (i == 0 or line[i - 1].isspace()):
+            return line[:i]
+    return line
+
+
 def parse_argstring(magic: Callable[..., Any], line: str) -> Any:
-    """Parse a magic's line as a shell would (quotes group words and are removed); errors are UsageErrors."""
+    """Parse a magic's line as a shell would (quotes group words and are removed, a trailing ``# comment`` is
+    left out); errors are UsageErrors."""
     try:
-        argv = shlex.split(line)
+        argv = shlex.split(without_comment(line))
     except ValueError as exc:
         raise UsageError(f"cannot parse the arguments: {exc}") from None
     return magic.parser.parse_args(argv)  # type: ignore[attr-defined]

@@ -6,8 +6,9 @@ we always write the key; and a competition kernel gets ``false`` unless the user
 
 Files as Kaggle's own tools and users write them are read, and what is changed is said in a note
 (:attr:`KernelMetadata.normalised`): ``kaggle kernels pull -m`` writes ``id_no`` beside ``id``, ``""`` for an
-unset ``machine_shape`` and may write ``null`` for a boolean; repositories keep ``"c/SLUG"`` or
-``"competitions/SLUG"`` in ``competition_sources`` and ``"true"``/``"false"`` strings as booleans.
+unset ``machine_shape`` (``"None"`` where Kaggle's answer names the CPU machine so), may write ``null`` for a
+boolean and ``""`` among a kernel's sources; repositories keep ``"c/SLUG"`` or ``"competitions/SLUG"`` in
+``competition_sources`` and ``"true"``/``"false"`` strings as booleans.
 """
 
 from __future__ import annotations
@@ -131,6 +132,14 @@ class KernelMetadata:
                 values[key] = _bool(value, key, where, notes)
             elif key.endswith("_sources") or key == "keywords":
                 values[key] = _str_list(value, key, where)
+                empty = sum(1 for v in values[key] if not v.strip())
+                if empty and key.endswith("_sources"):  # a pulled kernel's sources can hold "" entries
+                    values[key] = [v for v in values[key] if v.strip()]
+                    notes.append(f"{key}: {empty} empty {'entry' if empty == 1 else 'entries'} left out")
+            elif key == "machine_shape" and isinstance(value, str) and value.strip().lower() == "none":
+                # `kaggle kernels pull -m` of a CPU kernel writes the server's "None"
+                values[key] = None
+                notes.append(f"machine_shape {value!r} read as unset (the CPU machine)")
             elif key == "id_no":
                 values[key] = _id_no(value, where, notes)
             else:

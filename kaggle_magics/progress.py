@@ -43,8 +43,8 @@ def format_seconds(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
-def _in_notebook() -> bool:
-    """Whether tqdm.auto would pick its notebook widget (asked without importing ipywidgets ourselves)."""
+def _in_kernel() -> bool:
+    """Whether this runs in a notebook's kernel (asked without importing IPython ourselves)."""
     shell = sys.modules.get("IPython")
     if shell is None:
         return False
@@ -53,6 +53,27 @@ def _in_notebook() -> bool:
     except AttributeError:
         return False
     return ip is not None and "IPKernelApp" in getattr(ip, "config", {})
+
+
+def _has_widgets() -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("ipywidgets") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _in_notebook() -> bool:
+    """Whether tqdm.auto would pick its notebook widget: in a kernel, with ipywidgets (without it tqdm.auto
+    warns "IProgress not found. Please update jupyter and ipywidgets" and falls back to text)."""
+    return _in_kernel() and _has_widgets()
+
+
+def text_in_notebook() -> bool:
+    """In a kernel without ipywidgets: bars are tqdm's text on stderr, which the notebook shows (it is no
+    terminal, so tqdm's own rule would hide them)."""
+    return _in_kernel() and not _has_widgets()
 
 
 class TqdmDisplay:
@@ -69,7 +90,7 @@ class TqdmDisplay:
         if not notebook:
             options["file"] = file if file is not None else sys.stderr
             # tqdm's own rule (disable=None) hides the bar when the stream is not a terminal.
-            options["disable"] = False if force else None
+            options["disable"] = False if force or (file is None and text_in_notebook()) else None
         self._bar = tqdm(**options)
 
     def update(self, state: str, elapsed: float) -> None:
@@ -106,4 +127,5 @@ def counter(total: int, desc: str, display: Any = None) -> Any:
         from tqdm.auto import tqdm as auto_tqdm  # type: ignore[import-untyped]
 
         return auto_tqdm(total=total, desc=desc, unit="file", leave=False)
-    return tqdm(total=total, desc=desc, unit="file", leave=False, file=sys.stderr, disable=None)
+    disable = False if text_in_notebook() else None
+    return tqdm(total=total, desc=desc, unit="file", leave=False, file=sys.stderr, disable=disable)

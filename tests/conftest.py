@@ -20,6 +20,16 @@ pytest_plugins: list[str] = [
 
 _LEAKY_PREFIXES = ("KAGGLE_", "KAGGLEHUB_", "PIP_", "UV_")
 
+
+@pytest.fixture(autouse=True, scope="session")
+def ctrl_c_reaches_the_runs() -> None:
+    """A suite started in the background by a script (``cmd &`` without job control) inherits SIGINT ignored,
+    and so would every process it starts: the Ctrl-C tests (exit 130) need it delivered as in a terminal."""
+    import signal
+
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # its children start with SIG_DFL again
+
 @pytest.fixture(autouse=True)
 def isolated_env(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, image_caches: Path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from kaggle_magics.cli import LOCAL_COMPETITION_VERBS, LOCAL_IMAGE_VERBS, VERBS
@@ -57,3 +58,23 @@ def test_the_reference_table_lists_every_verb_and_option_as_the_code_has_them() 
 
     for names, _ in [*opts.PUSH, *opts.FREEZE, *opts.CHECK, *opts.REHEARSE, *opts.PANEL]:
         assert f"`{max(names, key=len)}" in shown or not names[0].startswith("-")
+
+
+def test_every_magic_line_of_the_readme_parses_as_written(shell) -> None:
+    """The README's examples are copied into notebooks as they are, trailing comments included."""
+    from IPython.core.error import UsageError
+
+    from kaggle_magics.magics import parse_argstring
+
+    blocks = re.findall(r"```python\n(.*?)```", README, flags=re.S)
+    lines = [line for block in blocks for line in block.splitlines() if line.startswith("%kaggle_")
+             or line.startswith("%%kaggle_")]  # fmt: skip
+    assert len(lines) >= 10 and any("#" in line for line in lines)
+    registry = shell.ip.magics_manager.magics
+    for line in lines:
+        name, _, rest = line.lstrip("%").partition(" ")
+        magic = registry["cell" if line.startswith("%%") else "line"][name]
+        try:
+            parse_argstring(magic, rest)
+        except UsageError as exc:
+            raise AssertionError(f"README.md: {line!r}: {exc}") from None

@@ -56,6 +56,7 @@ def machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
         path.write_text(json.dumps({"username": "someone", "key": SECRET}) if path.suffix == ".json" else SECRET)
     (user / "visible.txt").write_text("the folder itself is shown")
     monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(user / "xdg-cache"))  # kagglehub still keeps ~/.cache/kagglehub
     monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(user / "kaggle-config"))
     monkeypatch.setenv("KAGGLE_API_TOKEN", str(places["token_file"]))
     monkeypatch.setenv("KAGGLEHUB_CACHE", str(user / "hub-cache"))
@@ -105,3 +106,16 @@ def test_without_namespaces_the_run_says_what_it_could_still_read(tmp_path: Path
         place = machine[name] if machine[name].is_dir() else machine[name].parent
         assert str(place.resolve()) in note or str(machine[name].resolve()) in note, (name, note)
     assert SECRET not in (result.run_dir / "env.json").read_text()
+
+
+@pytest.mark.parametrize("xdg_cache", [None, "elsewhere"])
+def test_kagglehubs_own_cache_is_hidden_whatever_xdg_cache_home_says(tmp_path: Path, xdg_cache: str | None) -> None:
+    from kaggle_magics.local.credentials import host_paths
+
+    cache = tmp_path / "home" / ".cache" / "kagglehub"
+    cache.mkdir(parents=True)
+    env = {"HOME": str(tmp_path / "home")}
+    if xdg_cache:
+        (tmp_path / xdg_cache).mkdir()
+        env["XDG_CACHE_HOME"] = str(tmp_path / xdg_cache)
+    assert cache.resolve() in host_paths(env)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from kaggle_magics.backends import get_backend
+from kaggle_magics.cli import main
 from kaggle_magics.errors import BackendError, ConfigError, MetadataError, NotebookError, NotFound
 from kaggle_magics.handles import CompetitionRef, DatasetRef, KernelRef, ModelRef
 from kaggle_magics.local import runs, sandbox
@@ -343,19 +344,24 @@ def test_competitions_register_and_replace_their_data(tmp_path: Path, isolated_e
         add_competition("other", data / "train.csv")
 
 
-def test_file_submissions_are_checked_and_limited(backend: LocalBackend, tmp_path: Path) -> None:
+def test_file_submissions_are_checked_and_limited(backend: LocalBackend, tmp_path: Path, capsys) -> None:
     data = tmp_path / "data"
     data.mkdir()
     (data / "sample_submission.csv").write_text("id,target\n1,0\n2,0\n")
     comp = CompetitionRef("toy-comp")
     with pytest.raises(NotFound, match="not registered"):
         backend.submissions_left(comp)
-    add_competition(comp.slug, data, daily_limit=3)
+    add_competition(comp.slug, data, daily_limit=4)
     good, short, wrong = tmp_path / "good.csv", tmp_path / "short.csv", tmp_path / "wrong.csv"
     good.write_text("id,target\n1,5\n2,6\n")
     short.write_text("id,target\n1,5\n")
     wrong.write_text("id,label\n1,5\n2,6\n")
-    assert backend.submit_file(comp, good).status == "COMPLETE"
+    first = backend.submit_file(comp, good)
+    assert first.status == "COMPLETE"
+    assert first.url == (backend.store.competition_dir(comp.slug) / "submissions" / "1.json").resolve().as_uri()
+    assert main(["submit", "--competition", comp.slug, "--file", str(good), "--backend", "local"]) == 0
+    shown = capsys.readouterr().out
+    assert "kaggle.com" not in shown and "url               file://" in shown, "the local record, not a web page"
     sub = backend.submit_file(comp, short)
     assert (sub.status, sub.error) == ("ERROR", "Submission Scoring Error: 1 rows, expected 2")
     assert backend.submit_file(comp, wrong).error == (
@@ -364,7 +370,7 @@ def test_file_submissions_are_checked_and_limited(backend: LocalBackend, tmp_pat
     assert backend.submissions_left(comp) == 0
     with pytest.raises(BackendError, match="no submissions left today"):
         backend.submit_file(comp, good)
-    assert backend.submission_status(comp, "2").status == "ERROR"
+    assert backend.submission_status(comp, "3").status == "ERROR"
     with pytest.raises(NotFound):
         backend.submission_status(comp, "9")
 

@@ -156,6 +156,8 @@ def test_the_rehearse_magic_streams_too(shell, capsys) -> None:
     assert result.ok
     out = capsys.readouterr().out
     assert re.search(r"\d\.\ds \| from the cell\n", out) and "In [1]" in out
+    shown = repr(result)  # what a terminal IPython (and a notebook's text/plain) shows of the result
+    assert shown == str(result) and shown.startswith("run\n") and "status" in shown and "Rehearsal(" not in shown
 
 
 def test_missing_things_on_the_local_backend_get_local_hints(tmp_path: Path, monkeypatch, capsys) -> None:

@@ -62,6 +62,29 @@ def test_gpu_flag_and_public_and_title(shell) -> None:
     assert meta["machine_shape"] == "NvidiaTeslaT4" and meta["is_private"] is False and meta["title"] == "CMI Sub"
 
 
+@pytest.mark.parametrize(
+    ("line", "argv"),
+    [
+        ("me/cmi-sub --wait      # live; then the log's tail", ["me/cmi-sub", "--wait"]),
+        ("# all of it", []),
+        ('--message "fix #3" --pattern a#b  # why', ["--message", "fix #3", "--pattern", "a#b"]),
+        ("--pattern \\#x '# not a comment'", ["--pattern", "#x", "# not a comment"]),
+    ],
+)
+def test_a_trailing_comment_is_left_out_as_a_shell_would(line: str, argv: list[str]) -> None:
+    import shlex
+
+    from kaggle_magics.magics import without_comment
+
+    assert shlex.split(without_comment(line)) == argv
+
+
+def test_a_magic_line_may_end_in_a_comment(shell) -> None:
+    shell.run("%%kaggle_sub --id me/cmi-sub --dry-run   # it's only written\nx = 1\n")
+    meta, nb = _folder(Path("kaggle/cmi-sub"))
+    assert meta["id"] == "me/cmi-sub" and nb.cells[0].source == "x = 1"
+
+
 def test_bad_arguments_are_usage_errors(shell) -> None:
     with pytest.raises(UsageError, match=r"^unrecognized option '--bogus'$"):
         shell.run("%%kaggle_sub --bogus\nx = 1\n")

@@ -236,3 +236,23 @@ def test_every_result_reads_as_its_text_in_a_terminal() -> None:
     assert made_by_dataclass == []
     rehearsal = Rehearsal(name="sub.ipynb", status="COMPLETE", total_seconds=1.5)
     assert repr(rehearsal) == str(rehearsal) and repr(rehearsal).startswith("run\n  name")
+
+
+@pytest.mark.parametrize(
+    ("argv", "culprit"),
+    [
+        (["freeze", "-r", "nope.txt", "--dest", "deps"], "requirements file "),
+        (["freeze", "tabulate>=", "--dest", "deps"], "error: 'tabulate>=' is not a requirement"),
+        (["install", "tabulate>=", "--from", "BUNDLE"], "error: 'tabulate>=' is not a requirement: Expected"),
+        (["install", "tabulate", "--from", "nope"], "error: --from nope: no such folder"),
+        (["freeze", "tabulate", "--find-links", "nope", "--dest", "deps"], "error: --find-links nope: no such"),
+    ],
+)
+def test_a_requirement_given_wrong_is_bad_input(
+    work: Path, capsys, alpha_bundle: Path, argv: list[str], culprit: str
+) -> None:
+    argv = [str(alpha_bundle) if a == "BUNDLE" else a for a in argv]
+    assert main(argv) == 2
+    err = _error(capsys)
+    assert len(err) == 2 and err[0].startswith("error: ") and culprit in err[0] and err[1].startswith("hint: ")
+    assert not (work / "deps").exists()

@@ -74,6 +74,25 @@ def test_a_pulled_folder_is_pushed_with_each_change_said(work: Path, kaggle_serv
     assert body["competitionDataSources"] == ["titanic"] and "id" not in body
 
 
+def test_a_pulled_cpu_kernel_with_none_machine_shape_and_empty_sources_is_read(work: Path, capsys) -> None:
+    """Pulled folders in public repositories hold what kaggle.com answers: ``"machine_shape": "None"`` for a
+    CPU kernel and ``""`` among the sources; they are what push, check and convert read, not errors."""
+    folder = pulled_folder(
+        work / "pulled", machine_shape="None", dataset_sources=["", "me/cmi-codes"], kernel_sources=["me/cmi-deps", ""]
+    )
+    before = (folder / "kernel-metadata.json").read_bytes()
+    assert main(["push", str(folder), "--dry-run", "--backend", "local"]) == 0
+    out = capsys.readouterr().out
+    assert "machine_shape 'None' read as unset (the CPU machine)" in out
+    assert "dataset_sources: 1 empty entry left out" in out and "kernel_sources: 1 empty entry left out" in out
+    meta = _meta(Path("kaggle/titanic-baseline"))
+    assert "machine_shape" not in meta and meta["enable_gpu"] is False
+    assert meta["dataset_sources"] == ["me/cmi-codes"] and meta["kernel_sources"] == ["me/cmi-deps"]
+    assert (folder / "kernel-metadata.json").read_bytes() == before
+    assert main(["check", str(folder), "--backend", "local"]) in (0, 1)
+    assert "push refuses it" not in capsys.readouterr().out
+
+
 def test_a_repository_folder_with_mount_path_sources_and_string_booleans(work: Path, capsys) -> None:
     folder = repository_folder(work)
     assert main(["push", str(folder), "--dry-run"]) == 0

@@ -426,6 +426,34 @@ def test_in_a_notebook_the_display_is_tqdms_widget() -> None:
     assert "me/run: COMPLETE after 2 min 00 s" in state
 
 
+def test_in_a_notebook_without_ipywidgets_the_display_is_text_and_no_warning() -> None:
+    """ipywidgets is an extra ([panel]): without it a notebook shows tqdm's text bar, not tqdm.auto's warning
+    "IProgress not found. Please update jupyter and ipywidgets"."""
+    import nbclient
+    import nbformat.v4 as v4
+
+    nb = v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        v4.new_code_cell("import sys\nsys.modules['ipywidgets'] = None  # not installed"),
+        v4.new_code_cell(
+            "from kaggle_magics.progress import make_display\n"
+            "from kaggle_magics.bundle.progress import Progress\n"
+            "shown = make_display(None, 'me/run')\n"
+            "shown.update('RUNNING', 65)\n"
+            "shown.close('COMPLETE after 2 min 00 s')\n"
+            "with Progress().stage('download', 2048, unit='B', desc='download') as stage:\n"
+            "    stage.advance(2048)"
+        ),
+    ]
+    nbclient.NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+    outputs = nb.cells[1].outputs
+    assert all(o["output_type"] == "stream" and o["name"] == "stderr" for o in outputs), outputs
+    text = "".join(o["text"] for o in outputs)
+    assert "IProgress" not in text and "ipywidgets" not in text
+    assert "me/run: COMPLETE after 2 min 00 s" in text and "download" in text
+
+
 def test_in_a_pipe_the_automatic_display_stays_silent(capsys: pytest.CaptureFixture[str]) -> None:
     shown = make_display(None, "me/run")
     shown.update("RUNNING", 5)

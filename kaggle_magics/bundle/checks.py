@@ -16,6 +16,7 @@ from ._util import sha256_file
 from .archive import archive_name, check_archive, check_destination
 from .manifest import BundleFile, Manifest
 from .progress import Progress
+from .resolve import BundleInputError
 from .wheels import WheelName, tag_priorities
 
 
@@ -66,8 +67,9 @@ def check_in_bundles(reqs: list[str], bundles: list[Manifest], installed: dict[s
         try:
             req = Requirement(text)
         except InvalidRequirement as exc:
-            raise BundleError(
-                f"{text!r} is not a requirement: {exc}", hint="write it as NAME or NAME==VERSION"
+            raise BundleInputError(
+                f"{text!r} is not a requirement: {str(exc).splitlines()[0]}",  # one line, not packaging's caret
+                hint="write it as NAME or NAME==VERSION",
             ) from None
         if req.url:
             continue

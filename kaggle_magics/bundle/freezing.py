@@ -31,6 +31,7 @@ from .names import plain_name_problem
 from .progress import Progress, ProgressArg
 from .resolve import (
     Artifact,
+    BundleInputError,
     IndexOptions,
     Pin,
     check_requirements,
@@ -135,7 +136,7 @@ def freeze(
     links = tuple(str(f) if "://" in str(f) else str(Path(f).expanduser().absolute()) for f in find_links)
     for given, link in zip(find_links, links, strict=True):
         if "://" not in link and not Path(link).exists():
-            raise BundleError(
+            raise BundleInputError(
                 f"--find-links {given}: no such folder", hint="pass a folder of wheels and sdists, or a URL"
             )
     index = IndexOptions(index_url, links, no_index)

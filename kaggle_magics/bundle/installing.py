@@ -45,6 +45,7 @@ from .cell import SEARCH_DEPTH
 from .checks import check_archives, check_in_bundles, check_space, unpack_targets, verify
 from .manifest import MANIFEST_NAME, Manifest, find_manifests, read_manifest
 from .progress import Progress, ProgressArg
+from .resolve import BundleInputError
 from .target import probe
 from .wheels import WheelName, tag_priorities
 
@@ -252,7 +253,7 @@ def locate_bundles(sources: list[str | os.PathLike[str]], root: Path) -> list[Ma
                     "or pass its folder",
                 )
         else:
-            raise BundleError(f"--from {source}: no such folder", hint="pass a bundle folder or owner/slug")
+            raise BundleInputError(f"--from {source}: no such folder", hint="pass a bundle folder or owner/slug")
         folders += [f for f in found if f not in folders]
     return [read_manifest(folder) for folder in folders]
 

@@ -81,7 +81,7 @@ class Progress:
 def _bar(total: int | None, unit: str, desc: str) -> Any:
     """A transient tqdm bar (None without tqdm): the widget in a notebook, else a line on stderr that tqdm
     itself leaves out when stderr is not a terminal."""
-    from ..progress import _in_notebook
+    from ..progress import _in_notebook, text_in_notebook
 
     notebook = _in_notebook()
     try:
@@ -100,5 +100,5 @@ def _bar(total: int | None, unit: str, desc: str) -> Any:
         options["bar_format"] = "{desc} ..."
     if not notebook:
         options["file"] = sys.stderr
-        options["disable"] = None
+        options["disable"] = False if text_in_notebook() else None
     return tqdm(**options)

@@ -29,6 +29,13 @@ from .target import Target
 MIN_UV = (0, 8, 0)
 
 
+class BundleInputError(BundleError):
+    """Freeze's or install's arguments given wrong (a requirement, a requirements file or a folder that is not
+    there): bad input (exit 2)."""
+
+    exit_code = 2
+
+
 @dataclass(frozen=True)
 class IndexOptions:
     """Where packages come from: an index (default PyPI), find-links folders or pages, or no index at all."""
@@ -154,7 +161,10 @@ def read_requirement_files(files: list[Path]) -> list[str]:
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
-            raise BundleError(f"requirements file {path}: cannot read it ({exc.strerror})") from None
+            raise BundleInputError(
+                f"requirements file {path}: cannot read it ({exc.strerror})",
+                hint="give the path of a requirements file (-r FILE), one requirement a line",
+            ) from None
         for line in text.replace("\\\n", " ").splitlines():
             line = re.sub(r"(^|\s)#.*$", "", line).strip()
             if not line:
@@ -215,7 +225,7 @@ def check_requirements(requirements: list[str]) -> None:
     for text in requirements:
         if _is_requirement(text) or is_local_path(text) or re.match(r"^[a-z+]+://", text):
             continue
-        raise BundleError(
+        raise BundleInputError(
             f"{text!r} is not a requirement",
             hint="write name, name==1.2, name>=1.2, name[extra], a path, or name @ URL",
         )

@@ -4,7 +4,8 @@ The official clients read, in their order: ``KAGGLE_API_TOKEN`` (a token, or the
 ``KAGGLE_API_V1_TOKEN`` (a token file, inside Kaggle), ``~/.kaggle/access_token`` (and ``access_token.txt``),
 ``KAGGLE_USERNAME`` + ``KAGGLE_KEY``, ``kaggle.json`` and kagglesdk's ``credentials.json`` in
 ``$KAGGLE_CONFIG_DIR`` or ``~/.kaggle`` (the CLI also looks in ``$XDG_CONFIG_HOME/kaggle``), and kagglehub
-keeps what it fetched, with the same account, under ``$KAGGLEHUB_CACHE`` (``~/.cache/kagglehub``).
+keeps what it fetched, with the same account, under ``$KAGGLEHUB_CACHE`` (``~/.cache/kagglehub``, whatever
+``$XDG_CACHE_HOME`` says: kagglehub does not read it).
 
 A run's variables never carry any of them (:mod:`.environment` passes a short list of harmless ones) and its
 ``HOME`` is a fresh folder; :func:`host_paths` lists the files and folders the sandbox must also hide, where a
@@ -29,6 +30,7 @@ def host_paths(environ: Mapping[str, str] | None = None) -> list[Path]:
     candidates = [
         home / ".kaggle",
         Path(env.get("XDG_CONFIG_HOME") or home / ".config") / "kaggle",
+        home / ".cache" / "kagglehub",  # kagglehub's default, which ignores $XDG_CACHE_HOME
         Path(env.get("XDG_CACHE_HOME") or home / ".cache") / "kagglehub",
     ]
     if env.get(config.ENV_CONFIG_DIR):

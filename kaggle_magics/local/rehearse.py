@@ -205,6 +205,9 @@ class Rehearsal(RunResult):
             text += "\n  traceback\n" + "\n".join(f"    {line}" for line in self.traceback.splitlines())
         return text
 
+    def __repr__(self) -> str:  # what a terminal shows of %kaggle_rehearse: the table, not the dataclass
+        return str(self)
+
     def _repr_html_(self) -> str:
         text = super()._repr_html_()
         if self.traceback:

@@ -184,5 +184,5 @@ class Competitions:
                 else record.get("message") or None
             ),
             kernel=f"{record['kernel']}/{record['version']}" if record.get("kernel") else None,
-            url=(self._submissions_dir(comp) / f"{record['ref']}.json").as_uri(),  # not kaggle.com's page
+            url=(self._submissions_dir(comp) / f"{record['ref']}.json").resolve().as_uri(),  # not kaggle.com's
         )
