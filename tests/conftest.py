@@ -21,6 +21,15 @@ pytest_plugins: list[str] = [
 _LEAKY_PREFIXES = ("KAGGLE_", "KAGGLEHUB_", "PIP_", "UV_")
 
 
+@pytest.fixture
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The test's own working folder, the current one while it runs (default destinations are relative to it)."""
+    folder = tmp_path / "work"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    return folder
+
+
 @pytest.fixture(autouse=True, scope="session")
 def ctrl_c_reaches_the_runs() -> None:
     """A suite started in the background by a script (``cmd &`` without job control) inherits SIGINT ignored,

@@ -15,15 +15,15 @@ from __future__ import annotations
 import copy
 import difflib
 import json
-import os
 import re
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import nbformat
+
+from kaggle_magics.metadata import write_text_atomic
 
 # (pattern, replacement, why), applied in this order to every line of every output.
 VOLATILE: list[tuple[re.Pattern[str], str, str]] = [
@@ -138,15 +138,7 @@ def diff(committed: Any, executed: Any) -> str:
 
 
 def write_atomically(path: Path, nb: Any) -> None:
-    text = nbformat.writes(nb) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, nbformat.writes(nb) + "\n")
 
 
 def kernelspec(folder: Path) -> Path:

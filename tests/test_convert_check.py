@@ -19,12 +19,6 @@ from kaggle_magics.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def raw_notebook(path: Path, *codes: str) -> Path:
     """A notebook as people keep them: outputs, execution counts, no kernelspec, no cell ids (nbformat 4.4)."""
     nb = v4.new_notebook()

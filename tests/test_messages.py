@@ -16,14 +16,6 @@ from tests.kernel_shapes import notebook_json
 LONG = "n" * 300
 
 
-@pytest.fixture
-def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "work"
-    folder.mkdir()
-    monkeypatch.chdir(folder)
-    return folder
-
-
 def _error(capsys) -> list[str]:
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err

@@ -32,15 +32,6 @@ WRITES_SUBMISSION = [
 ]
 
 
-@pytest.fixture
-def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The test's own working folder (default destinations are relative to it)."""
-    folder = tmp_path / "work"
-    folder.mkdir()
-    monkeypatch.chdir(folder)
-    return folder
-
-
 def notebook(folder: Path, name: str, cells: list[str | tuple[str, str]]) -> Path:
     path = folder / name
     path.write_text(make_notebook(cells), encoding="utf-8")

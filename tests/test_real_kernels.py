@@ -24,14 +24,6 @@ from tests.kernel_shapes import (
 )
 
 
-@pytest.fixture
-def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "work"
-    folder.mkdir()
-    monkeypatch.chdir(folder)
-    return folder
-
-
 def _meta(folder: Path) -> dict:
     return json.loads((folder / "kernel-metadata.json").read_text())
 
