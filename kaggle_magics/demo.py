@@ -28,7 +28,7 @@ from .local.admin import add_competition
 from .local.backend import LocalBackend
 from .results import Completes, KernelStatus, Result
 
-DEMO_REQUIREMENTS = ("tabulate", "humanize")
+DEMO_REQUIREMENTS = ("humanfriendly", "cowsay")  # small, pure Python, and not in Kaggle's image
 COMPETITION = CompetitionRef("kaggle-magics-demo")
 DEPS = KernelRef.parse("demo/kaggle-magics-demo-deps")
 TOOL = DatasetRef.parse("demo/kaggle-magics-wheel")  # this kaggle-magics, as Kaggle's deps notebook installs it

@@ -124,6 +124,17 @@ def test_demo_never_claims_a_cut_network_it_did_not_have() -> None:
     assert _step("submission kernel run", SUBMISSION, 1, cut).detail == "internet off, bundle installed offline"
 
 
+def test_the_demos_packages_are_not_in_kaggles_image() -> None:
+    """What Kaggle's image has, a freeze leaves out and the image twin provides: the demo's bundle would hold
+    nothing, and its submission would import them from the image, not from the bundle it installed offline."""
+    from kaggle_magics.bundle import shipped_base
+    from kaggle_magics.demo import DEMO_REQUIREMENTS
+
+    image = shipped_base()
+    assert len(image.packages) > 500
+    assert [name for name in DEMO_REQUIREMENTS if image.version_of(name) is not None] == []
+
+
 @pytest.mark.network
 def test_demo_from_pypi(isolated_env: Path) -> None:
     result = demo(timeout=600)
