@@ -165,6 +165,7 @@ def demo(
     say(f"      {result.steps[-1]}")
     if not status.ok:
         return _failed(result, backend, sub_ref, status, started)
+    result.notes += status.notes  # how this run differs from Kaggle's, if it does (its Python, its limits)
     _, run_dir = backend.run_dir(sub_ref)
     result.submission_csv = run_dir / "output" / "submission.csv"
 

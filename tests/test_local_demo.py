@@ -55,6 +55,7 @@ def test_demo_with_local_wheels(tmp_path: Path, isolated_env: Path) -> None:
     text = str(result)
     assert str(result.submission_csv) in text
     assert "deps kernel run" not in text, "the steps were echoed as they ended: the text does not repeat them"
+    assert "limits of the CPU machine: 30 GB of memory" in text, "the run's notes say how it differs from Kaggle"
     assert sum("deps kernel run" in line for line in lines) == 1 and "deps kernel run" in result._repr_html_()
 
     # The deps kernel's output is the bundle, with the whole closure.
