@@ -75,8 +75,9 @@ def _check_current(
     started = time.perf_counter()
     path = None if config.in_kaggle() else notebook_file(shell)
     if path is not None:
-        file_report = check_unit(Unit(path, "notebook", path), options, defaults, settings)
-        file_report.notes.append(f"read from {path} as last saved: save the notebook to check unsaved changes")
+        reports = check_unit(Unit(path, "notebook", path), options, defaults, settings)
+        reports[0].notes.append(f"read from {path} as last saved: save the notebook to check unsaved changes")
+        report.files += reports
     else:
         cells = history_cells(shell)
         meta, known, notes = bare_metadata(options, defaults)
@@ -94,6 +95,6 @@ def _check_current(
             "kaggle-magics' own"
             + (" (no notebook file found)" if not config.in_kaggle() else "")
         )
-    report.files.append(file_report)
+        report.files.append(file_report)
     report.seconds = time.perf_counter() - started
     return report

@@ -85,6 +85,9 @@ class Source:
         return asdict(self)
 
 
+DRIVER = "driver notebook"  # a notebook that pushes, rehearses, uploads: see check/drivers.py
+
+
 @dataclass
 class FileReport:
     """The findings of one notebook, script or kernel folder, and what they were checked against."""
@@ -117,6 +120,8 @@ class FileReport:
 
     def context(self) -> str:
         """What the file was checked against, in one line."""
+        if self.kind == DRIVER:
+            return "a notebook that drives kaggle-magics from your machine; Kaggle never runs it"
         internet = "internet on" if self.internet else "internet off"
         unseen = [s for s in self.sources if s.seen is None]
         sources = _count(len(self.sources), "source") or "no sources"

@@ -15,6 +15,7 @@ from ..config import ProjectDefaults
 from ..errors import ConfigError, KaggleMagicsError
 from ..metadata import KernelMetadata
 from .context import Context
+from .drivers import check_driver, driving_magics
 from .facts import gather
 from .files import Code, Unit, read_code, units, validate_notebook
 from .findings import ERROR, CheckReport, FileReport, Finding, Places
@@ -111,7 +112,21 @@ def _describe(report: FileReport, target: Target) -> None:
     report.sources_known = target.sources_known
 
 
-def check_unit(unit: Unit, options: object, defaults: ProjectDefaults, settings: Settings) -> FileReport:
+def check_unit(unit: Unit, options: object, defaults: ProjectDefaults, settings: Settings) -> list[FileReport]:
+    """The report of a kernel folder, notebook or script; of a notebook that drives kaggle-magics, its own
+    report and one for each kernel it pushes (:mod:`.drivers`)."""
+    if unit.kind != "kernel folder" and unit.code is not None:
+        code = read_code(unit.code)
+        magics = [] if code.problem else driving_magics(code.cells)
+        if magics:
+            return check_driver(unit.path, code.cells, magics, options, defaults, settings)
+        return [_check_unit(unit, options, defaults, settings, code)]
+    return [_check_unit(unit, options, defaults, settings, None)]
+
+
+def _check_unit(
+    unit: Unit, options: object, defaults: ProjectDefaults, settings: Settings, code: Code | None
+) -> FileReport:
     report = FileReport(path=str(unit.path), kind=unit.kind)
     if unit.kind == "kernel folder":
         kernel = read_folder(unit.path)
@@ -133,7 +148,7 @@ def check_unit(unit: Unit, options: object, defaults: ProjectDefaults, settings:
         report.findings += notes
         if not known and settings.input_root is not None and config.in_kaggle():
             meta, known = with_mounted_sources(meta, settings.input_root), True
-        code = read_code(unit.code)
+        code = code or read_code(unit.code)
         deps = bool(getattr(options, "bundles", None))
         target = build_target(
             meta, settings, sources_known=known, folder=unit.path.parent, code_file=None, installs_bundles=deps
@@ -203,7 +218,7 @@ def check_paths(
     report = CheckReport(warn_only=warn_only, format=format)
     with no_gc():
         for unit in units(paths):
-            report.files.append(check_unit(unit, options, defaults, settings))
+            report.files += check_unit(unit, options, defaults, settings)
     report.seconds = time.perf_counter() - started
     return report
 
