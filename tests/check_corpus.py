@@ -89,6 +89,9 @@ CASES = [
          ["import kagglehub\np = kagglehub.model_download('me/deb/transformers/base')\n"
           "q = kagglehub.model_download('someone/else/pytorch/v1')\n", WRITES],
          [*COMP, "--model", "me/deb/transformers/base/1"], {("internet", W, 2, 3)}),
+    Case("kagglehub-handle-as-kaggle-spells-it",  # the framework as the model page shows it, the handle in lower case
+         ["import kagglehub\np = kagglehub.model_download('me/deb/transformers/base')\n", WRITES],
+         [*COMP, "--model", "me/deb/Transformers/base/1"]),
     Case("urls-and-nltk",
          ["import requests, nltk\nr = requests.get('https://example.com/x.csv')\nnltk.download('punkt')\n"
           "local = requests.get('http://localhost:8080/ready')\n", WRITES],
