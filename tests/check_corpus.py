@@ -109,6 +109,10 @@ CASES = [
           "    DATA = '/kaggle/input/comp-x'\n", WRITES], COMP),
     Case("path-probed", ["import os\nif os.path.exists('/kaggle/input/datasets/bob/extra'):\n    print(1)\n", WRITES],
          COMP, {("path", W, 2, 2)}),
+    Case("path-globbed-through-a-name",  # no wheels when the source is not attached, but glob raises nothing
+         ["import glob\nWHEELS = '/kaggle/input/notebooks/bob/wheels/**/*.whl'\n"
+          "for whl in sorted(glob.glob(WHEELS, recursive=True)):\n    print(whl)\n", WRITES],
+         COMP, {("path", W, 2, 2)}),
     Case("path-every-source",
          ["import pandas as pd\n"
           "a = pd.read_csv('/kaggle/input/competitions/comp-x/train.csv')\n"

@@ -150,6 +150,7 @@ class Facts:
     chdir: bool = False
     _skip: set[int] = field(default_factory=set)  # string constants already read as part of a bigger one
     _probes: set[int] = field(default_factory=set)
+    _probed_names: set[str] = field(default_factory=set)  # glob(NAME), exists(NAME): NAME's literal is tested for
 
     def visitors(self) -> dict[type[ast.AST], Visitor]:
         return {
@@ -185,6 +186,10 @@ class Facts:
         """Qualify the calls once every import is known (a name may be imported in a later cell), give names
         their literal values, and read the shell commands that ``os.system`` and ``subprocess`` run."""
         self.constants = {k: v for k, v in self.constants.items() if v is not NOT_LITERAL}
+        probed = {self.constants[n] for n in self._probed_names if isinstance(self.constants.get(n), str)}
+        for fact in self.strings:
+            if fact.value in probed:
+                fact.probe = True
         for call in self.calls:
             call.qualified = self.qualify(call.name)
             call.args = [self.value(a) for a in call.args]
@@ -254,6 +259,8 @@ class Facts:
             targets.append(func.value)
         for target in targets:
             self._probes.add(id(target))
+            if isinstance(target, ast.Name):
+                self._probed_names.add(target.id)
             if isinstance(target, ast.Call):  # exists(os.path.join(...))
                 self._probes.add(id(target))
 
