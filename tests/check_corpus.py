@@ -128,6 +128,13 @@ CASES = [
          {("submission", W, None, None)}),
     Case("submission-elsewhere", ["import pandas as pd\npd.DataFrame().to_csv('/tmp/submission.csv')\n"], COMP,
          {("submission", W, 2, 2)}),
+    Case("submission-in-a-subfolder",  # Kaggle reads /kaggle/working/submission.csv only
+         ["import os\nimport pandas as pd\nOUT = 'outputs'\nos.makedirs(OUT, exist_ok=True)\n",
+          "pd.DataFrame({'id': [1]}).to_csv(os.path.join(OUT, 'submission.csv'), index=False)\n"],
+         COMP, {("submission", W, 3, 1)}),
+    Case("submission-in-a-folder-named-at-run-time",
+         ["import os, sys\nimport pandas as pd\nout = sys.argv[0]\n",
+          "pd.DataFrame({'id': [1]}).to_csv(os.path.join(out, 'submission.csv'), index=False)\n"], COMP),
     Case("submission-by-the-api",
          ["import kaggle_evaluation.default_inference_server as ks\nserver = ks.DefaultInferenceServer(print)\n"
           "server.serve()\n"], COMP, {("import", W, 2, 1)}),

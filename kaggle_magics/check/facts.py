@@ -312,15 +312,20 @@ class Facts:
         """``os.path.join("/kaggle/input", "x", name)`` and ``Path("/kaggle/input/x")`` as one path."""
         if last == "join" and dotted(node.func) not in ("os.path.join", "path.join", "osp.join", "join"):
             return False
-        if not node.args or not isinstance(node.args[0], ast.Constant) or not isinstance(node.args[0].value, str):
+        head = node.args[0] if node.args else None
+        named = self.constants.get(head.id) if last == "join" and isinstance(head, ast.Name) else None  # (OUT, ...)
+        named = named if isinstance(named, str) else None
+        if named is None and (not isinstance(head, ast.Constant) or not isinstance(head.value, str)):
             return False
-        if id(node.args[0]) in self._skip:  # the head of a ``Path(...) / ...`` already read
+        if id(head) in self._skip:  # the head of a ``Path(...) / ...`` already read
             return False
         parts = []
         for arg in node.args:
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                 parts.append(arg.value)
                 self._skip.add(id(arg))
+            elif arg is head and named is not None:
+                parts.append(named)
             else:
                 parts.append("{}")
         text = "/".join(p.rstrip("/") if i < len(parts) - 1 else p for i, p in enumerate(parts))
