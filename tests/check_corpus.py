@@ -113,6 +113,18 @@ CASES = [
          ["import glob\nWHEELS = '/kaggle/input/notebooks/bob/wheels/**/*.whl'\n"
           "for whl in sorted(glob.glob(WHEELS, recursive=True)):\n    print(whl)\n", WRITES],
          COMP, {("path", W, 2, 2)}),
+    Case("path-read-in-a-try",  # the code copes without the file: no FileNotFoundError stops the run
+         ["import pandas as pd\ntry:\n    df = pd.read_csv('/kaggle/input/datasets/bob/extra/x.csv')\n"
+          "except FileNotFoundError:\n    df = None\n", WRITES],
+         COMP, {("path", W, 2, 3)}),
+    Case("path-read-in-a-try-through-a-name",
+         ["import os\nimport pandas as pd\nRAW = os.path.join('/kaggle/input/datasets/bob/extra/x.csv')\n",
+          "try:\n    df = pd.read_csv(RAW)\nexcept Exception as exc:\n    print(exc)\n", WRITES],
+         COMP, {("path", W, 2, 3)}),
+    Case("path-read-in-a-try-that-raises-again",
+         ["import pandas as pd\ntry:\n    df = pd.read_csv('/kaggle/input/datasets/bob/extra/x.csv')\n"
+          "except OSError:\n    raise\nexcept ValueError:\n    df = None\n", WRITES],
+         COMP, {("path", E, 2, 3)}),
     Case("path-every-source",
          ["import pandas as pd\n"
           "a = pd.read_csv('/kaggle/input/competitions/comp-x/train.csv')\n"

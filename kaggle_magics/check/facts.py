@@ -53,6 +53,17 @@ PROBES = frozenset({"exists", "isdir", "isfile", "lexists", "is_dir", "is_file",
 _PATH_CLASSES = frozenset({"Path", "PurePath", "PosixPath"})
 
 
+_MISSING_FILE = frozenset({"Exception", "BaseException", "OSError", "IOError", "EnvironmentError", "FileNotFoundError"})
+
+
+def _copes(handler: ast.ExceptHandler) -> bool:
+    """The handler catches a missing file (a bare except, OSError, Exception...) and does not raise again."""
+    caught = handler.type
+    names = caught.elts if isinstance(caught, ast.Tuple) else [caught]
+    catches = caught is None or any(isinstance(n, ast.Name) and n.id in _MISSING_FILE for n in names)
+    return catches and not all(isinstance(statement, ast.Raise) for statement in handler.body)
+
+
 def dotted(node: ast.AST) -> str | None:
     """``a.b.c`` for a Name/Attribute chain, else None."""
     parts = []
@@ -110,6 +121,7 @@ class StringFact:
     line: int
     probe: bool = False  # tested for (exists, glob, a list of candidates): the code copes without it
     conditional: bool = False  # under an if or an except handler: it may never be used
+    node: int = field(default=0, compare=False, repr=False)  # id() of the expression it was read from
 
 
 @dataclass
@@ -150,7 +162,8 @@ class Facts:
     chdir: bool = False
     _skip: set[int] = field(default_factory=set)  # string constants already read as part of a bigger one
     _probes: set[int] = field(default_factory=set)
-    _probed_names: set[str] = field(default_factory=set)  # glob(NAME), exists(NAME): NAME's literal is tested for
+    _probed_names: set[str] = field(default_factory=set)  # glob(NAME), exists(NAME): NAME's value is tested for
+    _assigned: dict[str, int] = field(default_factory=dict)  # NAME = <expression> once: the id() of that expression
 
     def visitors(self) -> dict[type[ast.AST], Visitor]:
         return {
@@ -166,6 +179,7 @@ class Facts:
             ast.Set: self._collection,
             ast.Module: self._assignments,
             ast.ClassDef: self._assignments,
+            ast.Try: self._tried,
         }
 
     def qualify(self, name: str) -> str:
@@ -186,9 +200,9 @@ class Facts:
         """Qualify the calls once every import is known (a name may be imported in a later cell), give names
         their literal values, and read the shell commands that ``os.system`` and ``subprocess`` run."""
         self.constants = {k: v for k, v in self.constants.items() if v is not NOT_LITERAL}
-        probed = {self.constants[n] for n in self._probed_names if isinstance(self.constants.get(n), str)}
+        probed = {self._assigned[n] for n in self._probed_names if self._assigned.get(n)}
         for fact in self.strings:
-            if fact.value in probed:
+            if fact.node in probed:
                 fact.probe = True
         for call in self.calls:
             call.qualified = self.qualify(call.name)
@@ -264,6 +278,17 @@ class Facts:
             if isinstance(target, ast.Call):  # exists(os.path.join(...))
                 self._probes.add(id(target))
 
+    def _tried(self, node: ast.AST, cell: Cell, flags: int) -> None:
+        """``try: pd.read_csv(PATH) except OSError: ...``: what the body reads, the code copes without (unless
+        every handler that catches it raises again)."""
+        assert isinstance(node, ast.Try)
+        if not any(_copes(handler) for handler in node.handlers):
+            return
+        for statement in node.body:
+            for inner in ast.walk(statement):
+                if isinstance(inner, ast.Call):
+                    self._mark_probe(inner)
+
     def _assignments(self, node: ast.AST, cell: Cell, flags: int) -> None:
         """``NAME = "literal"`` at the top of a cell (or ``CFG.name`` in a class): a name assigned twice has no
         single value."""
@@ -281,6 +306,7 @@ class Facts:
             key = prefix + name
             literal_value = value.value if isinstance(value, ast.Constant) else NOT_LITERAL
             self.constants[key] = literal_value if key not in self.constants else NOT_LITERAL
+            self._assigned[key] = id(value) if key not in self._assigned else 0  # 0: assigned more than once
 
     def _constant(self, node: ast.AST, cell: Cell, flags: int) -> None:
         assert isinstance(node, ast.Constant)
@@ -291,7 +317,7 @@ class Facts:
         if id(node) in self._skip or not _interesting(value):
             return
         line, probe = node.lineno + cell.line_offset, id(node) in self._probes
-        self.strings.append(StringFact(value, cell.index, line, probe, bool(flags & CONDITIONAL)))
+        self.strings.append(StringFact(value, cell.index, line, probe, bool(flags & CONDITIONAL), id(node)))
 
     def _joined(self, node: ast.AST, cell: Cell, flags: int) -> None:
         assert isinstance(node, ast.JoinedStr)
@@ -306,7 +332,7 @@ class Facts:
         if _interesting(text):
             probe = id(node) in self._probes
             line = node.lineno + cell.line_offset
-            self.strings.append(StringFact(text, cell.index, line, probe, bool(flags & CONDITIONAL)))
+            self.strings.append(StringFact(text, cell.index, line, probe, bool(flags & CONDITIONAL), id(node)))
 
     def _joined_path(self, node: ast.Call, cell: Cell, last: str, flags: int) -> bool:
         """``os.path.join("/kaggle/input", "x", name)`` and ``Path("/kaggle/input/x")`` as one path."""
@@ -332,7 +358,7 @@ class Facts:
         if _interesting(text):
             probe = id(node) in self._probes or id(node.args[0]) in self._probes
             line = node.lineno + cell.line_offset
-            self.strings.append(StringFact(text, cell.index, line, probe, bool(flags & CONDITIONAL)))
+            self.strings.append(StringFact(text, cell.index, line, probe, bool(flags & CONDITIONAL), id(node)))
         return last == "join"
 
     def _binop(self, node: ast.AST, cell: Cell, flags: int) -> None:
@@ -361,7 +387,7 @@ class Facts:
         if _interesting(text):
             probe = id(node) in self._probes
             line = node.lineno + cell.line_offset
-            self.strings.append(StringFact(text, cell.index, line, probe, bool(flags & CONDITIONAL)))
+            self.strings.append(StringFact(text, cell.index, line, probe, bool(flags & CONDITIONAL), id(node)))
 
     def _collection(self, node: ast.AST, cell: Cell, flags: int) -> None:
         """A literal list of candidate paths: each is tried, so none alone is needed."""
