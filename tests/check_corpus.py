@@ -89,6 +89,9 @@ CASES = [
          ["import kagglehub\np = kagglehub.model_download('me/deb/transformers/base')\n"
           "q = kagglehub.model_download('someone/else/pytorch/v1')\n", WRITES],
          [*COMP, "--model", "me/deb/transformers/base/1"], {("internet", W, 2, 3)}),
+    Case("kagglehub-handle-as-kaggle-spells-it",  # the framework as the model page shows it, the handle in lower case
+         ["import kagglehub\np = kagglehub.model_download('me/deb/transformers/base')\n", WRITES],
+         [*COMP, "--model", "me/deb/Transformers/base/1"]),
     Case("urls-and-nltk",
          ["import requests, nltk\nr = requests.get('https://example.com/x.csv')\nnltk.download('punkt')\n"
           "local = requests.get('http://localhost:8080/ready')\n", WRITES],
@@ -106,6 +109,22 @@ CASES = [
           "    DATA = '/kaggle/input/comp-x'\n", WRITES], COMP),
     Case("path-probed", ["import os\nif os.path.exists('/kaggle/input/datasets/bob/extra'):\n    print(1)\n", WRITES],
          COMP, {("path", W, 2, 2)}),
+    Case("path-globbed-through-a-name",  # no wheels when the source is not attached, but glob raises nothing
+         ["import glob\nWHEELS = '/kaggle/input/notebooks/bob/wheels/**/*.whl'\n"
+          "for whl in sorted(glob.glob(WHEELS, recursive=True)):\n    print(whl)\n", WRITES],
+         COMP, {("path", W, 2, 2)}),
+    Case("path-read-in-a-try",  # the code copes without the file: no FileNotFoundError stops the run
+         ["import pandas as pd\ntry:\n    df = pd.read_csv('/kaggle/input/datasets/bob/extra/x.csv')\n"
+          "except FileNotFoundError:\n    df = None\n", WRITES],
+         COMP, {("path", W, 2, 3)}),
+    Case("path-read-in-a-try-through-a-name",
+         ["import os\nimport pandas as pd\nRAW = os.path.join('/kaggle/input/datasets/bob/extra/x.csv')\n",
+          "try:\n    df = pd.read_csv(RAW)\nexcept Exception as exc:\n    print(exc)\n", WRITES],
+         COMP, {("path", W, 2, 3)}),
+    Case("path-read-in-a-try-that-raises-again",
+         ["import pandas as pd\ntry:\n    df = pd.read_csv('/kaggle/input/datasets/bob/extra/x.csv')\n"
+          "except OSError:\n    raise\nexcept ValueError:\n    df = None\n", WRITES],
+         COMP, {("path", E, 2, 3)}),
     Case("path-every-source",
          ["import pandas as pd\n"
           "a = pd.read_csv('/kaggle/input/competitions/comp-x/train.csv')\n"
@@ -121,6 +140,13 @@ CASES = [
          {("submission", W, None, None)}),
     Case("submission-elsewhere", ["import pandas as pd\npd.DataFrame().to_csv('/tmp/submission.csv')\n"], COMP,
          {("submission", W, 2, 2)}),
+    Case("submission-in-a-subfolder",  # Kaggle reads /kaggle/working/submission.csv only
+         ["import os\nimport pandas as pd\nOUT = 'outputs'\nos.makedirs(OUT, exist_ok=True)\n",
+          "pd.DataFrame({'id': [1]}).to_csv(os.path.join(OUT, 'submission.csv'), index=False)\n"],
+         COMP, {("submission", W, 3, 1)}),
+    Case("submission-in-a-folder-named-at-run-time",
+         ["import os, sys\nimport pandas as pd\nout = sys.argv[0]\n",
+          "pd.DataFrame({'id': [1]}).to_csv(os.path.join(out, 'submission.csv'), index=False)\n"], COMP),
     Case("submission-by-the-api",
          ["import kaggle_evaluation.default_inference_server as ks\nserver = ks.DefaultInferenceServer(print)\n"
           "server.serve()\n"], COMP, {("import", W, 2, 1)}),

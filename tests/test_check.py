@@ -87,6 +87,15 @@ def test_findings_say_what_kaggle_does_and_the_exact_fix(tmp_path: Path, capsys)
     assert submission and submission[0]["what"].startswith("not seen:")  # "not seen", never "missing"
 
 
+def test_a_model_fetched_by_kagglehub_is_attached_as_one_version(tmp_path: Path, capsys) -> None:
+    cell = "import kagglehub\np = kagglehub.model_download('me/deb/Transformers/base')\n"
+    nb = write_notebook(tmp_path / "sub.ipynb", [cell])
+    _, result = run_check(capsys, str(nb), "--backend", "kaggle", "--model", "me/other/pytorch/v1/2")
+    [finding] = [f for f in result["files"][0]["findings"] if f["kind"] == "internet"]
+    assert finding["what"].startswith("not seen: `kagglehub.model_download('me/deb/Transformers/base')`")
+    assert finding["fix"] == "attach it: --model me/deb/Transformers/base/VERSION"  # push refuses a model without one
+
+
 def test_the_text_report_names_each_finding_and_what_it_was_checked_against(tmp_path: Path, capsys) -> None:
     nb = write_notebook(tmp_path / "sub.ipynb", ["import numpy\nimport polarsx\n"])
     assert main(["check", str(nb), "--backend", "kaggle", "--dataset", "me/codes"]) == 1

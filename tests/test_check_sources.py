@@ -113,6 +113,19 @@ def test_sources_in_the_local_store_are_read(tmp_path: Path, alpha_bundle: Path,
     assert code == 0 and {f["severity"] for f in result["files"][0]["findings"]} == {"warning"}
 
 
+def test_a_source_missing_from_the_local_store_is_named_with_how_to_add_it(tmp_path: Path, capsys) -> None:
+    nb = write_notebook(tmp_path / "sub.ipynb", ["import kmt_alpha\n"])
+    args = [str(nb), "--attach", "me/deps-kernel"]
+    code, result = run_check(capsys, *args, "--backend", "local", "--store", str(tmp_path / "store"))
+    [finding] = result["files"][0]["findings"]
+    assert code == 0 and finding["severity"] == "warning"
+    assert finding["what"].endswith("it may come from kernel me/deps-kernel, not in the local store")
+    assert "check against the local Kaggle" not in finding["fix"]  # it just did
+    assert finding["fix"].startswith("pass --bundle DIR (the folder a freeze wrote), or add them to the local Kaggle")
+    code, result = run_check(capsys, *args, "--backend", "kaggle")
+    assert result["files"][0]["findings"][0]["fix"].endswith("or check against the local Kaggle (--backend local)")
+
+
 @pytest.mark.slow
 def test_an_attached_kernels_output_in_the_store_is_read(local_world, tmp_path: Path, capsys) -> None:
     from kaggle_magics.status import status

@@ -76,6 +76,11 @@ CORPUS = [
     Case("good-kernel", GOOD_CELLS),
     Case("relative-path", [_predict(where="submission.csv")]),  # the working folder is /kaggle/working
     Case("no-csv", [_predict(where="/kaggle/working/predictions.csv")], submission="Submission CSV Not Found"),
+    Case(
+        "csv-in-a-subfolder",  # only /kaggle/working/submission.csv counts
+        ["import os\nos.makedirs('/kaggle/working/outputs')", _predict(where="/kaggle/working/outputs/submission.csv")],
+        submission="Submission CSV Not Found",
+    ),
     Case("short-rows", [_predict(rows="rows[:1]")], submission="Submission Scoring Error: 1 rows, expected 3"),
     Case(
         "wrong-columns",
@@ -175,6 +180,13 @@ def test_each_kernel_meets_its_fate_on_kaggle(world: World, case: Case) -> None:
     assert status.cells and status.peak_memory and status.output_size, status
     if case.submission and case.submission != OK:
         assert f"[kaggle-magics] submission check: {case.submission}" in _log(world, case.slug)
+
+
+def test_a_submission_in_a_subfolder_is_named_with_where_kaggle_reads_it(world: World) -> None:
+    hint = "outputs/submission.csv was written, but Kaggle reads only /kaggle/working/submission.csv: write it there"
+    assert hint in world.status["csv-in-a-subfolder"].notes
+    assert f"[kaggle-magics] {hint}" in _log(world, "csv-in-a-subfolder")
+    assert not any("was written, but" in note for note in world.status["no-csv"].notes)
 
 
 def test_the_good_kernel_sees_todays_kaggle(world: World) -> None:

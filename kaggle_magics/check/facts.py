@@ -53,6 +53,17 @@ PROBES = frozenset({"exists", "isdir", "isfile", "lexists", "is_dir", "is_file",
 _PATH_CLASSES = frozenset({"Path", "PurePath", "PosixPath"})
 
 
+_MISSING_FILE = frozenset({"Exception", "BaseException", "OSError", "IOError", "EnvironmentError", "FileNotFoundError"})
+
+
+def _copes(handler: ast.ExceptHandler) -> bool:
+    """The handler catches a missing file (a bare except, OSError, Exception...) and does not raise again."""
+    caught = handler.type
+    names = caught.elts if isinstance(caught, ast.Tuple) else [caught]
+    catches = caught is None or any(isinstance(n, ast.Name) and n.id in _MISSING_FILE for n in names)
+    return catches and not all(isinstance(statement, ast.Raise) for statement in handler.body)
+
+
 def dotted(node: ast.AST) -> str | None:
     """``a.b.c`` for a Name/Attribute chain, else None."""
     parts = []
@@ -110,6 +121,7 @@ class StringFact:
     line: int
     probe: bool = False  # tested for (exists, glob, a list of candidates): the code copes without it
     conditional: bool = False  # under an if or an except handler: it may never be used
+    node: int = field(default=0, compare=False, repr=False)  # id() of the expression it was read from
 
 
 @dataclass
@@ -150,6 +162,8 @@ class Facts:
     chdir: bool = False
     _skip: set[int] = field(default_factory=set)  # string constants already read as part of a bigger one
     _probes: set[int] = field(default_factory=set)
+    _probed_names: set[str] = field(default_factory=set)  # glob(NAME), exists(NAME): NAME's value is tested for
+    _assigned: dict[str, int] = field(default_factory=dict)  # NAME = <expression> once: the id() of that expression
 
     def visitors(self) -> dict[type[ast.AST], Visitor]:
         return {
@@ -165,6 +179,7 @@ class Facts:
             ast.Set: self._collection,
             ast.Module: self._assignments,
             ast.ClassDef: self._assignments,
+            ast.Try: self._tried,
         }
 
     def qualify(self, name: str) -> str:
@@ -185,6 +200,10 @@ class Facts:
         """Qualify the calls once every import is known (a name may be imported in a later cell), give names
         their literal values, and read the shell commands that ``os.system`` and ``subprocess`` run."""
         self.constants = {k: v for k, v in self.constants.items() if v is not NOT_LITERAL}
+        probed = {self._assigned[n] for n in self._probed_names if self._assigned.get(n)}
+        for fact in self.strings:
+            if fact.node in probed:
+                fact.probe = True
         for call in self.calls:
             call.qualified = self.qualify(call.name)
             call.args = [self.value(a) for a in call.args]
@@ -254,8 +273,21 @@ class Facts:
             targets.append(func.value)
         for target in targets:
             self._probes.add(id(target))
+            if isinstance(target, ast.Name):
+                self._probed_names.add(target.id)
             if isinstance(target, ast.Call):  # exists(os.path.join(...))
                 self._probes.add(id(target))
+
+    def _tried(self, node: ast.AST, cell: Cell, flags: int) -> None:
+        """``try: pd.read_csv(PATH) except OSError: ...``: what the body reads, the code copes without (unless
+        every handler that catches it raises again)."""
+        assert isinstance(node, ast.Try)
+        if not any(_copes(handler) for handler in node.handlers):
+            return
+        for statement in node.body:
+            for inner in ast.walk(statement):
+                if isinstance(inner, ast.Call):
+                    self._mark_probe(inner)
 
     def _assignments(self, node: ast.AST, cell: Cell, flags: int) -> None:
         """``NAME = "literal"`` at the top of a cell (or ``CFG.name`` in a class): a name assigned twice has no
@@ -274,6 +306,7 @@ class Facts:
             key = prefix + name
             literal_value = value.value if isinstance(value, ast.Constant) else NOT_LITERAL
             self.constants[key] = literal_value if key not in self.constants else NOT_LITERAL
+            self._assigned[key] = id(value) if key not in self._assigned else 0  # 0: assigned more than once
 
     def _constant(self, node: ast.AST, cell: Cell, flags: int) -> None:
         assert isinstance(node, ast.Constant)
@@ -284,7 +317,7 @@ class Facts:
         if id(node) in self._skip or not _interesting(value):
             return
         line, probe = node.lineno + cell.line_offset, id(node) in self._probes
-        self.strings.append(StringFact(value, cell.index, line, probe, bool(flags & CONDITIONAL)))
+        self.strings.append(StringFact(value, cell.index, line, probe, bool(flags & CONDITIONAL), id(node)))
 
     def _joined(self, node: ast.AST, cell: Cell, flags: int) -> None:
         assert isinstance(node, ast.JoinedStr)
@@ -299,28 +332,33 @@ class Facts:
         if _interesting(text):
             probe = id(node) in self._probes
             line = node.lineno + cell.line_offset
-            self.strings.append(StringFact(text, cell.index, line, probe, bool(flags & CONDITIONAL)))
+            self.strings.append(StringFact(text, cell.index, line, probe, bool(flags & CONDITIONAL), id(node)))
 
     def _joined_path(self, node: ast.Call, cell: Cell, last: str, flags: int) -> bool:
         """``os.path.join("/kaggle/input", "x", name)`` and ``Path("/kaggle/input/x")`` as one path."""
         if last == "join" and dotted(node.func) not in ("os.path.join", "path.join", "osp.join", "join"):
             return False
-        if not node.args or not isinstance(node.args[0], ast.Constant) or not isinstance(node.args[0].value, str):
+        head = node.args[0] if node.args else None
+        named = self.constants.get(head.id) if last == "join" and isinstance(head, ast.Name) else None  # (OUT, ...)
+        named = named if isinstance(named, str) else None
+        if named is None and (not isinstance(head, ast.Constant) or not isinstance(head.value, str)):
             return False
-        if id(node.args[0]) in self._skip:  # the head of a ``Path(...) / ...`` already read
+        if id(head) in self._skip:  # the head of a ``Path(...) / ...`` already read
             return False
         parts = []
         for arg in node.args:
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                 parts.append(arg.value)
                 self._skip.add(id(arg))
+            elif arg is head and named is not None:
+                parts.append(named)
             else:
                 parts.append("{}")
         text = "/".join(p.rstrip("/") if i < len(parts) - 1 else p for i, p in enumerate(parts))
         if _interesting(text):
             probe = id(node) in self._probes or id(node.args[0]) in self._probes
             line = node.lineno + cell.line_offset
-            self.strings.append(StringFact(text, cell.index, line, probe, bool(flags & CONDITIONAL)))
+            self.strings.append(StringFact(text, cell.index, line, probe, bool(flags & CONDITIONAL), id(node)))
         return last == "join"
 
     def _binop(self, node: ast.AST, cell: Cell, flags: int) -> None:
@@ -349,7 +387,7 @@ class Facts:
         if _interesting(text):
             probe = id(node) in self._probes
             line = node.lineno + cell.line_offset
-            self.strings.append(StringFact(text, cell.index, line, probe, bool(flags & CONDITIONAL)))
+            self.strings.append(StringFact(text, cell.index, line, probe, bool(flags & CONDITIONAL), id(node)))
 
     def _collection(self, node: ast.AST, cell: Cell, flags: int) -> None:
         """A literal list of candidate paths: each is tried, so none alone is needed."""

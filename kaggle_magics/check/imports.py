@@ -205,13 +205,19 @@ def _unresolved(ctx: Context, imp: Import, resolver: Resolver) -> None:
     unseen = _may_provide(ctx, top)
     if unseen:
         names = ", ".join(u for u in unseen if u)
-        where = f"{names}, not readable here" if names else (
+        local = target.settings.store is not None  # the local Kaggle's store was read: they are not in it
+        where = f"{names}, not {'in the local store' if local else 'readable here'}" if names else (
             "the files the notebook installs from or adds to sys.path (no sources given to read them)"
+        )
+        later = (
+            "add them to the local Kaggle (a dataset: kaggle-magics dataset DIR --id OWNER/SLUG --backend local; "
+            "a kernel: push it with --backend local)"
+            if local else "check against the local Kaggle (--backend local)"
         )
         ctx.warning(
             "import",
             f"not seen: `{top}` is not in Kaggle's image; it may come from {where}",
-            "pass --bundle DIR (the folder a freeze wrote), or check against the local Kaggle (--backend local)"
+            f"pass --bundle DIR (the folder a freeze wrote), or {later}"
             if names else "pass the sources the kernel attaches (--dataset, --attach, --competition, --model)",
             imp.cell,
             imp.line,

@@ -304,19 +304,27 @@ def _kagglehub(ctx: Context, call: CallFact, severity: str) -> None:
     kind = call.last.split("_")[0]
     attached = {"model": "model", "dataset": "dataset", "competition": "competition", "notebook": "kernel"}[kind]
     mounts = [m for m in ctx.target.mounts if m.kind == attached]
-    if isinstance(handle, str):
-        wanted = handle.rstrip("/")
-        mounts = [m for m in mounts if m.source.startswith(wanted) or wanted.startswith(m.source)]
+    if isinstance(handle, str):  # handles are not case-sensitive: kagglehub's "transformers" is "Transformers"
+        wanted = handle.strip("/").lower().split("/")
+        mounts = [m for m in mounts if _same_handle(wanted, m.source.lower().split("/"))]
     if kind == "competition" and mounts:
         ctx.warning("internet", f"`{call.name}(...)` in a submission breaks its rerun (kagglehub#258)",
                     f"read the mounted files instead: /kaggle/input/{mounts[0].path(ctx.target.layout)}",
                     call.cell, call.line)  # fmt: skip
     elif not mounts:
-        ref = handle if isinstance(handle, str) else "OWNER/..."
+        ref = handle.rstrip("/") if isinstance(handle, str) else "OWNER/..."
+        if kind == "model" and ref.count("/") == 3:  # a model source is one version of the model
+            ref += "/VERSION"
         among = "the attached sources" if ctx.target.sources_known else "the sources (none were given)"
         ctx.warning("internet", f"not seen: `{call.name}({_show(handle)})` is not among {among}; "
                     f"fetching it at run time needs Kaggle's proxy ({ctx.why()})",
                     ctx.target.attach_flag(attached, ref), call.cell, call.line)  # fmt: skip
+
+
+def _same_handle(wanted: list[str], source: list[str]) -> bool:
+    """One names the other: a handle without its version is the attached version of it, and the reverse."""
+    n = min(len(wanted), len(source))
+    return wanted[:n] == source[:n]
 
 
 def _show(value: object) -> str:

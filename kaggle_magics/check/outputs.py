@@ -17,13 +17,19 @@ _API_CALLS = frozenset({"serve", "iter_test", "make_env", "run_local_gateway"})
 WORKING = "/kaggle/working"
 
 
-def _written_to(value: str) -> str | None:
-    """Where a string that names a submission file puts it: "working", "elsewhere" or None (not one)."""
+def _written_to(value: str, chdir: bool) -> str | None:
+    """Where a string that names a submission file puts it: "working", "elsewhere" (another folder: Kaggle
+    reads only ``/kaggle/working/submission.csv``) or None (not one). A folder not written out (``{}``), or
+    a relative one after an ``os.chdir``, may be the working folder."""
     if not _NAME.search(value) or "sample_submission" in value:
         return None
-    if value.startswith(("/", "~")) and not value.startswith(WORKING + "/"):
+    path = value.split()[-1] if value.split() else value
+    folder = path.rpartition("/")[0]
+    if "{" in folder or folder in (WORKING, "", "."):
+        return "working"
+    if path.startswith(("/", "~")):
         return "elsewhere"
-    return "working"
+    return "working" if chdir else "elsewhere"
 
 
 def check_submission(ctx: Context) -> None:
@@ -34,17 +40,17 @@ def check_submission(ctx: Context) -> None:
         c.last in _API_CALLS and c.qualified != c.last for c in facts.calls
     ):
         return  # the competition's API writes the submission itself
-    places = [_written_to(s.value) for s in facts.strings]
+    places = [_written_to(s.value, facts.chdir) for s in facts.strings]
     places += [
         "working" if re.search(r"(?:^|[\s/])submission\.(?:csv|parquet)\b", c.text) else None for c in ctx.commands()
     ]
     if "working" in places:
         return
     if "elsewhere" in places:
-        where = next(s for s in facts.strings if _written_to(s.value) == "elsewhere")
+        where = next(s for s in facts.strings if _written_to(s.value, facts.chdir) == "elsewhere")
         ctx.warning(
             "submission",
-            f"`{where.value}` is not in {WORKING}: Kaggle looks for {WORKING}/submission.csv and fails with "
+            f"`{where.value}` is not {WORKING}/submission.csv, the one file Kaggle looks for; it fails with "
             "'Submission CSV Not Found'",
             f"write it to {WORKING}/submission.csv",
             where.cell,

@@ -1,7 +1,8 @@
 """Paths under ``/kaggle/input``: each literal path (also ``../input/...``, joins of literals, the literal
 head of an f-string, paths in shell lines) must lie in an attached source, in the layout Kaggle uses today
 (``competitions/<slug>/``, ``datasets/<owner>/<slug>/``...); a path in the other layout gets the path Kaggle
-will mount. Code that tries both layouts, or tests a path before using it, is left alone (a warning at most).
+will mount. Code that tries both layouts, tests a path before using it, or reads it in a ``try`` whose handler
+copes, is left alone (a warning at most).
 """
 
 from __future__ import annotations

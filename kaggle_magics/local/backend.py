@@ -336,7 +336,7 @@ class LocalBackend(Competitions, Uploads, Backend):
             version=version,
             runtime_seconds=state.get("runtime_seconds") if done else None,
             runtime_precision=PRECISION if done and state.get("runtime_seconds") is not None else None,
-            notes=list(state.get("notes") or []),
+            notes=result.notes if result else list(state.get("notes") or []),
             peak_memory=size(result.peak_memory) if result and result.peak_memory else None,
             output_size=size(result.output_size) if result and result.output_size is not None else None,
             submission=result.submission if result else None,

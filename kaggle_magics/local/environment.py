@@ -145,7 +145,7 @@ def kernel_environment(run_dir: Path, scratch: Path) -> KernelEnv:
     venv = make_run_venv(scratch / "venv", twin)
     listing = write_image_packages(scratch / IMAGE_PACKAGES_FILE, plan)
     return KernelEnv(
-        venv, [twin.bin], twin.read_only_paths(), [*data.get("notes", []), *twin.notes],
+        venv, [twin.bin], twin.read_only_paths(), list(dict.fromkeys([*data.get("notes", []), *twin.notes])),
         {config.ENV_IMAGE_PACKAGES: str(listing)},
     )  # fmt: skip
 

@@ -264,6 +264,7 @@ def supervise(
     for line in filter(None, [
         final.get("failure_message") and f"{final['status']}: {final['failure_message']}",
         check and f"submission check: {check['text']}",
+        check.get("hint"),
     ]):  # fmt: skip
         stamp = int((end - t0) * 1000) / 1000  # never after the runtime
         log.append({"stream_name": "stderr", "time": stamp, "data": f"[kaggle-magics] {line}\n"})

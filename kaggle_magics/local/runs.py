@@ -294,7 +294,7 @@ def load_result(run_dir: Path, name: str) -> RunResult:
         limits=state.get("limits"),
         submission=check.get("text"),
         submission_ok=check.get("ok"),
-        notes=list(state.get("notes") or []),
+        notes=[*(state.get("notes") or []), *filter(None, [check.get("hint")])],
         interrupted=bool(state.get("interrupted")),
     )
 

@@ -45,6 +45,7 @@ class Verdict:
 
     ok: bool
     text: str  # "submission.csv: 10 rows, columns id, y (as sample_submission.csv)" or the error
+    hint: str | None = None  # what the output shows of the fix, when it shows something
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -77,11 +78,19 @@ def _some(values: set[str]) -> str:
     return shown + (", ..." if len(values) > _SHOWN else "")
 
 
+def _misplaced(file: Path) -> str | None:
+    """A submission file written in a subfolder of the output: Kaggle reads only the one at its top."""
+    found = sorted(p.relative_to(file.parent).as_posix() for p in file.parent.rglob(file.name) if p.is_file())
+    if not found:
+        return None
+    return f"{', '.join(found)} was written, but Kaggle reads only /kaggle/working/{file.name}: write it there"
+
+
 def check(file: Path, sample: Path | None, *, columns_only: bool = False) -> Verdict:
     """Check the submission ``file`` against ``sample`` (None: only that it exists and reads as CSV;
     ``columns_only``: not its rows and ids)."""
     if not file.is_file():
-        return Verdict(False, NOT_FOUND)
+        return Verdict(False, NOT_FOUND, _misplaced(file))
     try:
         header, rows = _read(file)
     except (OSError, UnicodeDecodeError, csv.Error, ValueError) as exc:
