@@ -14,81 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..scan import CONDITIONAL, Cell, Command, Scan, Visitor, scan_cells
-
-NOT_LITERAL: Any = object()  # an argument whose value a static read cannot know
-
-
-@dataclass(frozen=True)
-class Named:
-    """An argument that is a name (``MODEL``, ``CFG.model``): its value is looked up once every cell is read."""
-
-    name: str
-
-# The last part of the names of the calls the checks look at (the rest of the name is kept to qualify them).
-CALLS = frozenset({
-    # internet
-    "from_pretrained", "SentenceTransformer", "CrossEncoder", "pipeline", "hf_hub_download", "snapshot_download",
-    "load_dataset", "create_model", "load", "load_state_dict_from_url", "download_url_to_file", "download",
-    "get_file", "KerasLayer", "urlopen", "urlretrieve", "get", "post", "put", "head", "request", "Request",
-    "model_download", "dataset_download", "competition_download", "notebook_output_download",
-    "utility_script_install", "package_import", "read_csv", "read_parquet", "read_json", "read_excel",
-    "read_table", "read_html", "read_feather", "read_pickle", "read_fwf", "read_xml", "scan_csv",
-    "scan_parquet", "open", "init", "fetch_openml", "fetch_california_housing", "fetch_20newsgroups",
-    "fetch_covtype", "fetch_kddcup99", "fetch_lfw_people", "fetch_olivetti_faces", "fetch_rcv1",
-    "fetch_species_distributions", "fetch_lfw_pairs", "clone_from",
-    # torchvision / keras models that fetch weights
-    # (matched by their module, see internet.py; their last parts are model names, so not listed here)
-    # shell commands from Python
-    "system", "popen", "run", "call", "check_call", "check_output", "Popen", "getoutput", "getstatusoutput",
-    # competition APIs that write the submission themselves
-    "serve", "iter_test", "make_env", "run_local_gateway",
-    # paths
-    "chdir", "append", "insert",
-})  # fmt: skip
-_SHELL_CALLS = frozenset({
-    "os.system", "os.popen", "subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.check_output",
-    "subprocess.Popen", "subprocess.getoutput", "subprocess.getstatusoutput",
-})  # fmt: skip
-PROBES = frozenset({"exists", "isdir", "isfile", "lexists", "is_dir", "is_file", "glob", "iglob"})
-_PATH_CLASSES = frozenset({"Path", "PurePath", "PosixPath"})
-
-
-_MISSING_FILE = frozenset({"Exception", "BaseException", "OSError", "IOError", "EnvironmentError", "FileNotFoundError"})
-
-
-def _copes(handler: ast.ExceptHandler) -> bool:
-    """The handler catches a missing file (a bare except, OSError, Exception...) and does not raise again."""
-    caught = handler.type
-    names = caught.elts if isinstance(caught, ast.Tuple) else [caught]
-    catches = caught is None or any(isinstance(n, ast.Name) and n.id in _MISSING_FILE for n in names)
-    return catches and not all(isinstance(statement, ast.Raise) for statement in handler.body)
-
-
-def dotted(node: ast.AST) -> str | None:
-    """``a.b.c`` for a Name/Attribute chain, else None."""
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    return ".".join(reversed(parts))
-
-
-def literal(node: ast.AST) -> Any:
-    """The value of a literal argument (strings, numbers, booleans, None, lists/tuples of them)."""
-    if isinstance(node, ast.Constant):
-        return node.value
-    if isinstance(node, (ast.List, ast.Tuple)):
-        values = [literal(e) for e in node.elts]
-        return NOT_LITERAL if any(v is NOT_LITERAL for v in values) else values
-    if isinstance(node, (ast.Name, ast.Attribute)):
-        name = dotted(node)
-        if name == "sys.executable":
-            return "python"
-        return Named(name) if name else NOT_LITERAL
-    return NOT_LITERAL
+from .nodes import CALLS, NOT_LITERAL, PATH_CLASSES, PROBES, SHELL_CALLS, Named, copes, dotted, literal
 
 
 @dataclass
@@ -208,7 +134,7 @@ class Facts:
             call.qualified = self.qualify(call.name)
             call.args = [self.value(a) for a in call.args]
             call.kwargs = {k: self.value(v) for k, v in call.kwargs.items()}
-            if call.qualified in _SHELL_CALLS:
+            if call.qualified in SHELL_CALLS:
                 command = call.arg(0, "args")
                 if isinstance(command, list) and all(isinstance(part, str) for part in command):
                     command = " ".join(command)
@@ -240,7 +166,7 @@ class Facts:
         if last == "startswith" and isinstance(func, ast.Attribute):
             self._startswith(node, func, cell)
             return
-        if (last == "join" or last in _PATH_CLASSES) and self._joined_path(node, cell, last, flags):
+        if (last == "join" or last in PATH_CLASSES) and self._joined_path(node, cell, last, flags):
             return
         if last not in CALLS and not self._fetches_weights(node, func, last):
             return
@@ -282,7 +208,7 @@ class Facts:
         """``try: pd.read_csv(PATH) except OSError: ...``: what the body reads, the code copes without (unless
         every handler that catches it raises again)."""
         assert isinstance(node, ast.Try)
-        if not any(_copes(handler) for handler in node.handlers):
+        if not any(copes(handler) for handler in node.handlers):
             return
         for statement in node.body:
             for inner in ast.walk(statement):
@@ -378,7 +304,7 @@ class Facts:
                 parts.append("{}")
             current = current.left
         head: ast.AST | None = current
-        if isinstance(current, ast.Call) and isinstance(current.func, ast.Name) and current.func.id in _PATH_CLASSES:
+        if isinstance(current, ast.Call) and isinstance(current.func, ast.Name) and current.func.id in PATH_CLASSES:
             head = current.args[0] if len(current.args) == 1 else None
         if not (isinstance(head, ast.Constant) and isinstance(head.value, str)):
             return

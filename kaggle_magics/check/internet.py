@@ -14,8 +14,9 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from .context import Context
-from .facts import NOT_LITERAL, CallFact
+from .facts import CallFact
 from .findings import WARNING
+from .nodes import NOT_LITERAL
 from .shell import Fetch, Pip, is_local_path, is_remote_url, quote, read_line
 
 DEPS = "in a deps notebook (internet on), then push with --deps OWNER/DEPS-SLUG"
