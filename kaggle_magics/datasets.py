@@ -31,7 +31,7 @@ from pathlib import Path
 
 from . import config, inputs
 from .backends.base import Backend
-from .errors import BackendError, InvalidRef, KaggleMagicsError, MaybeApplied, NotFound, PermissionDenied
+from .errors import BackendError, InputError, InvalidRef, MaybeApplied, NotFound, PermissionDenied
 from .explain import reword
 from .handles import DatasetRef
 from .links import refuse_outward_links
@@ -46,7 +46,7 @@ METADATA_FILES = frozenset({"dataset-metadata.json", "datapackage.json"})
 NO_EXEC_NEEDED = (".py", ".ipynb", ".pyc")
 
 
-class DatasetFolderError(KaggleMagicsError):
+class DatasetFolderError(InputError):
     """The folder to upload is missing, empty or holds something that cannot be uploaded."""
 
 
