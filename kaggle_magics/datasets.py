@@ -31,7 +31,7 @@ from pathlib import Path
 
 from . import config, inputs
 from .backends.base import Backend
-from .errors import BackendError, InvalidRef, KaggleMagicsError, MaybeApplied, NotFound, PermissionDenied
+from .errors import BackendError, InputError, InvalidRef, MaybeApplied, NotFound, PermissionDenied
 from .explain import reword
 from .handles import DatasetRef
 from .links import refuse_outward_links
@@ -46,7 +46,7 @@ METADATA_FILES = frozenset({"dataset-metadata.json", "datapackage.json"})
 NO_EXEC_NEEDED = (".py", ".ipynb", ".pyc")
 
 
-class DatasetFolderError(KaggleMagicsError):
+class DatasetFolderError(InputError):
     """The folder to upload is missing, empty or holds something that cannot be uploaded."""
 
 
@@ -255,8 +255,8 @@ def upload_dataset(
     layout: str | None = None,
 ) -> DatasetResult:
     """Create the dataset ``ref`` from ``folder`` or add a version, unless the content is what this machine
-    last uploaded there (``force`` uploads anyway, e.g. after the dataset was deleted on Kaggle). The
-    commands in the notes name input paths in ``layout`` (today's nested one by default)."""
+    last uploaded there (``force`` uploads anyway, e.g. after the dataset was deleted on Kaggle). The result's
+    ``input_path`` and the commands in the notes name input paths in ``layout`` (today's nested one by default)."""
     ref = as_dataset_ref(ref)
     folder = Path(folder).expanduser()
     if not folder.is_dir():
@@ -269,6 +269,7 @@ def upload_dataset(
         )
     refuse_outward_links(folder, "dataset", skip=IGNORED)  # at any depth, before anything is read or sent
     digest = content_hash(folder)
+    where = inputs.mount_path(inputs.dataset_path(ref, inputs.check_layout(layout, "input_layout")))
     state_path = UploadState.path(Path(state_dir) if state_dir else default_state_dir(), ref, backend)
     last = UploadState.load(state_path)
     if last is not None and last.content_hash == digest and not force:
@@ -277,6 +278,7 @@ def upload_dataset(
             url=last.url or ref.url,
             version=last.version,
             status="unchanged, no new version",
+            input_path=where,
             changed=False,
             files=list(last.files),
             notes=[
@@ -323,6 +325,7 @@ def upload_dataset(
     result.ref = result.ref or ref.id
     result.url = result.url or ref.url
     result.changed = True
+    result.input_path = where
     result.files = result.files or files
     result.notes = [*result.notes, *notes]
     result.content_hash = digest

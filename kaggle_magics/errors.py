@@ -94,6 +94,12 @@ class BundleError(KaggleMagicsError):
     """Freezing or installing an offline dependency bundle failed."""
 
 
+class InputError(KaggleMagicsError):
+    """A file or folder a command was given is missing, or holds nothing it can use."""
+
+    exit_code = 2
+
+
 class PathError(KaggleMagicsError):
     """A path the file system refuses (a name too long, a folder not writable)."""
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from . import inputs
 from .backends.base import Backend
-from .errors import InvalidRef, KaggleMagicsError, NotFound, PermissionDenied
+from .errors import InputError, InvalidRef, KaggleMagicsError, NotFound, PermissionDenied
 from .explain import reword
 from .handles import ModelRef
 from .links import refuse_outward_links
@@ -57,13 +57,13 @@ def upload_model(
     layout = inputs.check_layout(layout, "input_layout")
     folder = Path(folder).expanduser()
     if not folder.is_dir():
-        raise KaggleMagicsError(
+        raise InputError(
             f"model folder {str(folder)!r} not found", hint="give the folder holding the weights"
         )
     refuse_outward_links(folder, "model", skip=_SKIPPED)  # the client would upload what they point at
     files = model_files(folder)
     if not files:
-        raise KaggleMagicsError(
+        raise InputError(
             f"model folder {str(folder)!r} is empty", hint="put the weight files in it first"
         )
     try:

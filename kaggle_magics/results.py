@@ -234,6 +234,7 @@ class DatasetResult(Result):
     url: str | None = None
     version: int | None = None
     status: str | None = None
+    input_path: str | None = None  # where a kernel that attaches it finds its files
     changed: bool = True
     files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)

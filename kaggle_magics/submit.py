@@ -16,7 +16,7 @@ from typing import Any
 
 from . import timing
 from .backends.base import Backend
-from .errors import BackendError, InvalidRef, KaggleMagicsError, MaybeApplied, NotFound, PermissionDenied
+from .errors import BackendError, InputError, InvalidRef, KaggleMagicsError, MaybeApplied, NotFound, PermissionDenied
 from .explain import reword
 from .handles import CompetitionRef, KernelRef
 from .progress import make_display
@@ -96,7 +96,7 @@ def submit(
             raise InvalidRef("a version was given without a kernel", hint="add --kernel owner/slug")
         path = Path(file).expanduser()
         if not path.is_file():
-            raise KaggleMagicsError(
+            raise InputError(
                 f"submission file {str(path)!r} not found",
                 hint="for a file competition give the path of your CSV; for a code competition add"
                 " --kernel owner/slug",

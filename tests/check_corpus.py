@@ -42,6 +42,9 @@ CASES = [
          [*COMP, "--deps", "me/deps-kernel", "--bundle", "{bundle}"]),
     Case("import-not-in-the-seen-bundle", ["import kmt_alpha\nimport kmt_gamma\n", WRITES],
          [*COMP, "--deps", "me/deps-kernel", "--bundle", "{bundle}"], {("import", E, 2, 2)}),
+    Case("import-bundle-wheel-installed-by-hand",
+         ["!pip install --no-deps /kaggle/input/notebooks/me/deps-kernel/kmt_alpha-1.0-py3-none-any.whl\n"
+          "import kmt_alpha\n", WRITES], [*COMP, "--attach", "me/deps-kernel", "--bundle", "{bundle}"]),
     Case("import-bundle-never-installed", ["import kmt_alpha\n", WRITES],
          [*COMP, "--attach", "me/deps-kernel", "--bundle", "{bundle}"], {("import", W, 2, 1)}),
     Case("version-check", ["import numpy as np\nassert np.__version__ == '1.26.4'\n", WRITES], COMP,
@@ -58,6 +61,12 @@ CASES = [
     Case("pip-install-from-attached-files",
          ["!pip install --no-index --find-links /kaggle/input/datasets/me/wheels polarsx\nimport polarsx\n", WRITES],
          [*COMP, "--dataset", "me/wheels"]),
+    Case("pip-install-a-wheel-file",
+         ["!pip install --no-deps /kaggle/input/datasets/me/wheels/polars_x-1.0-py3-none-any.whl\nimport polars_x\n",
+          WRITES], [*COMP, "--dataset", "me/wheels"]),
+    Case("pip-install-the-extensions-wheel",
+         ["!pip install -q /kaggle/input/datasets/me/km/kaggle_magics-0.1.0-py3-none-any.whl\n%load_ext kaggle_magics\n"
+          "%kaggle_freeze polarsx\n"], ["--internet", "--dataset", "me/km"]),
     Case("pip-install-in-a-fallback",
          ["import importlib.util\nif importlib.util.find_spec('polarsx') is None:\n    !pip install polarsx\n", WRITES],
          COMP, {("internet", W, 2, 3)}),

@@ -220,6 +220,25 @@ def test_push_that_cannot_be_checked_is_not_repeated(kaggle_server, kaggle_backe
     assert len(kaggle_server.calls("SaveKernel")) == 1
 
 
+def test_push_with_kaggle_unreachable_says_so_not_that_it_may_have_landed(
+    kaggle_server, kaggle_backend, tmp_path, monkeypatch
+):
+    """No connection could be made (no network, a dead proxy): nothing was sent, so nothing may have been
+    pushed; the error says Kaggle could not be reached, as reads do."""
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    for name in ("HTTP_PROXY", "http_proxy"):
+        monkeypatch.setenv(name, f"http://127.0.0.1:{port}")
+    with pytest.raises(BackendError) as info:
+        kaggle_backend.push_kernel(kernel_folder(tmp_path))
+    assert not isinstance(info.value, MaybeApplied), info.value.message
+    assert info.value.message.startswith(f"could not reach Kaggle for the push of {REF}"), info.value.message
+    assert "may have" not in info.value.message and kaggle_server.calls("SaveKernel") == []
+
+
 def test_push_whose_answer_is_lost_while_the_check_fails_is_not_sent_again(
     kaggle_server, kaggle_backend, tmp_path
 ):

@@ -40,6 +40,26 @@ def test_missing_path(tmp_path: Path, monkeypatch, capsys) -> None:
     assert "nope.ipynb: no such file or folder" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("argv", "culprit"),
+    [
+        (["dataset", "no-such-dir", "--id", "me/codes", "--backend", "local"], "dataset folder 'no-such-dir'"),
+        (["dataset", "empty", "--id", "me/codes", "--backend", "local"], "dataset folder 'empty' holds no files"),
+        (["model", "no-such-dir", "--handle", "me/m/pyTorch/v1", "--backend", "local"], "model folder 'no-such-dir"),
+        (["model", "empty", "--handle", "me/m/pyTorch/v1", "--backend", "local"], "model folder 'empty' is empty"),
+        (["submit", "--competition", "comp", "--file", "nope.csv", "--backend", "local"], "submission file 'nope.csv'"),
+        (["local", "competition", "add", "comp", "no-such-dir"], "competition data folder 'no-such-dir' not found"),
+    ],
+)
+def test_a_missing_or_empty_input_is_bad_input(tmp_path: Path, monkeypatch, capsys, argv, culprit) -> None:
+    """Exit 2, as for a missing notebook: the command was given something that is not there."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty").mkdir()
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert culprit in err.splitlines()[0] and err.splitlines()[1].startswith("hint: ")
+
+
 def test_bad_flag_is_an_argparse_error(capsys) -> None:
     with pytest.raises(SystemExit) as info:
         main(["push", "--accelerator"])

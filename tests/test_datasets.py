@@ -211,6 +211,18 @@ def test_local_dataset_unchanged_and_archives_kept(tmp_path: Path, code: Path, s
     assert upload_dataset(backend, code, "me/my-code", state_dir=state).version == 2
 
 
+def test_the_result_says_where_a_kernel_finds_the_files(tmp_path: Path, code: Path, state: Path) -> None:
+    """As the model's result does: the path in today's layout (or the old flat one), new version or not."""
+    from kaggle_magics.local.backend import LocalBackend
+
+    backend = LocalBackend(tmp_path / "store")
+    first = upload_dataset(backend, code, "me/my-code", state_dir=state)
+    assert first.input_path == "/kaggle/input/datasets/me/my-code"
+    assert "  input path  /kaggle/input/datasets/me/my-code" in str(first).splitlines()
+    again = upload_dataset(backend, code, "me/my-code", state_dir=state, layout="flat")
+    assert not again.changed and again.input_path == "/kaggle/input/my-code"
+
+
 def test_a_big_upload_shows_how_many_files_and_the_first_ten(tmp_path: Path, state: Path) -> None:
     """A wheelhouse or a code dataset of many files reads as a count and a few names, as outputs do."""
     from kaggle_magics.local.backend import LocalBackend
@@ -222,7 +234,7 @@ def test_a_big_upload_shows_how_many_files_and_the_first_ten(tmp_path: Path, sta
     result = upload_dataset(LocalBackend(tmp_path / "store"), folder, "me/wheelhouse", state_dir=state)
     assert len(result.files) == 25
     first = ", ".join(f"pkg{n:02d}-1.0-py3-none-any.whl" for n in range(10))
-    assert f"  files    25: {first} ... (+15 more)" in str(result).splitlines()
+    assert f"  files       25: {first} ... (+15 more)" in str(result).splitlines()
     assert "pkg10" not in str(result) and "pkg10" not in result._repr_html_()
     assert "25: pkg00-1.0-py3-none-any.whl" in result._repr_html_()
 

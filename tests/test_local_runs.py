@@ -263,6 +263,22 @@ def test_pip_install_in_a_run_stays_in_the_run(world: World) -> None:
     assert check.returncode != 0, "the wheel reached the user's environment"
 
 
+def test_this_machines_pip_index_does_not_reach_an_offline_run(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A find-links folder (or a local index) configured on this machine would let ``!pip install`` succeed
+    offline, where Kaggle's rerun, which has none, fails at the import; with internet on it stands in for PyPI."""
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", "/kaggle/input/datasets/me/toy-data")  # holds tinypkg's wheel
+    notebook = tmp_path / "pip.ipynb"
+    notebook.write_text(make_notebook(["!pip install --no-deps tinypkg", "import tinypkg"]))
+    offline = rehearse(notebook, store=world.store, dataset_sources=["me/toy-data"], timeout=120)
+    assert not offline.ok, "pip installed from this machine's find-links in an offline run"
+    assert "ModuleNotFoundError: No module named 'tinypkg'" in (offline.failure_message or ""), offline.failure_message
+    online = rehearse(notebook, store=world.store, dataset_sources=["me/toy-data"], internet=True, timeout=120)
+    assert online.ok, online.failure_message
+
+
 def test_a_later_kernel_sees_the_earlier_ones_output(world: World) -> None:
     status = world.status[SECOND.id]
     assert status.status == "COMPLETE", (status.failure_message, _log_text(world.backend, SECOND))

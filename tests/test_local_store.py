@@ -16,7 +16,7 @@ import pytest
 
 from kaggle_magics.backends import get_backend
 from kaggle_magics.cli import main
-from kaggle_magics.errors import BackendError, ConfigError, MetadataError, NotebookError, NotFound
+from kaggle_magics.errors import BackendError, ConfigError, InputError, MetadataError, NotebookError, NotFound
 from kaggle_magics.handles import CompetitionRef, DatasetRef, KernelRef, ModelRef
 from kaggle_magics.local import runs, sandbox
 from kaggle_magics.local.admin import add_competition, list_competitions
@@ -338,9 +338,9 @@ def test_competitions_register_and_replace_their_data(tmp_path: Path, isolated_e
     (run / "status.json").write_text('{"status": "COMPLETE"}')
     assert add_competition("toy-comp", data).notes == []
     assert list(comp.data.parent.glob(".old-*")) == [], "removed once no run reads it"
-    with pytest.raises(NotFound, match="not found"):
+    with pytest.raises(InputError, match="not found"):
         add_competition("other", tmp_path / "nope")
-    with pytest.raises(NotFound, match=r"train\.csv' is a file, not a folder"):
+    with pytest.raises(InputError, match=r"train\.csv' is a file, not a folder"):
         add_competition("other", data / "train.csv")
 
 

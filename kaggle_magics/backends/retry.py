@@ -6,9 +6,9 @@ kagglehub: nothing), so the backend wraps each call:
 
 - reads (:func:`read`) are retried on 429 (waiting what ``Retry-After`` asks), on 5xx and on dropped
   connections, with exponential backoff;
-- writes (:func:`write`) are retried at once on 429 (the server refused them), but after a 5xx or a dropped
-  connection they may have taken effect: a ``landed`` check runs first, and the write is repeated only if the
-  check finds nothing.
+- writes (:func:`write`) are retried at once on 429 (the server refused them), and with backoff when no
+  connection could be made (nothing was sent), but after a 5xx or a dropped connection they may have taken
+  effect: a ``landed`` check runs first, and the write is repeated only if the check finds nothing.
 
 Nothing here imports the clients: failures are recognised by shape (``exc.response.status_code``, the
 exception class names of requests/urllib3), so this module stays cheap to import.
@@ -101,6 +101,28 @@ def is_connection_error(exc: BaseException) -> bool:
     return False
 
 
+# A connection that was never made (no route, a name that does not resolve, a refused or timed-out connect):
+# the request was not sent, so a write failed this way did not take effect.
+_NOT_CONNECTED = ("NewConnectionError", "NameResolutionError", "ConnectTimeoutError", "ConnectionRefusedError")
+
+
+def never_sent(exc: BaseException) -> bool:
+    """The call failed before a connection was made (requests and urllib3 keep the cause in ``args`` and
+    ``reason`` as well as in the exception chain)."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if any(cls.__name__ in _NOT_CONNECTED for cls in type(current).__mro__):
+            return True
+        linked = [current.__cause__, current.__context__, getattr(current, "reason", None), *current.args]
+        pending += [item for item in linked if isinstance(item, BaseException)]
+    return False
+
+
 def is_transient(exc: BaseException) -> bool:
     """Worth another try: a 5xx answer or a broken connection."""
     status = http_status(exc)
@@ -180,6 +202,13 @@ def write(
                 continue
             if not is_transient(exc):
                 raise
+            if never_sent(exc):  # nothing reached Kaggle: no check needed before another try
+                if attempt == policy.attempts:
+                    raise
+                wait = policy.backoff(attempt)
+                log.info("%s could not connect (%s); retrying in %.2fs", what, _brief(exc), wait)
+                policy.sleep(wait)
+                continue
             found = landed()
             if found is not None:
                 log.info("%s failed (%s) but it had taken effect", what, _brief(exc))

@@ -109,8 +109,8 @@ class Resolver:
 
 
 def _pip_installed(ctx: Context) -> dict[str, str]:
-    """Distributions a ``pip install`` of the notebook installs and that work here: with the internet on, or
-    from local files (``--no-index --find-links``)."""
+    """Distributions a ``pip install`` of the notebook installs and that work here: with the internet on, from
+    local files (``--no-index --find-links``), or a wheel file named (``pip install /kaggle/input/.../x.whl``)."""
     from .shell import read_line
 
     found: dict[str, str] = {}
@@ -119,9 +119,12 @@ def _pip_installed(ctx: Context) -> dict[str, str]:
         if command.kind == "magic" and command.magic not in ("pip", "uv"):
             continue
         for pip in read_line(text if command.kind == "shell" else f"pip {text}")[0]:
+            where = f"pip install in {ctx.places.at(command.cell, command.line)['label'] or _cell(command.cell)}"
+            for path in pip.local:  # a wheel file installs offline; its name is its distribution's
+                if path.endswith(".whl"):
+                    found.setdefault(str(canonicalize_name(path.rsplit("/", 1)[-1].split("-")[0])), where)
             if not (ctx.target.internet or ctx.target.internet_hint) and not pip.no_index:
                 continue
-            where = f"pip install in {ctx.places.at(command.cell, command.line)['label'] or _cell(command.cell)}"
             for requirement in pip.requirements:
                 name = requirement.split(";")[0].split("[")[0]
                 for sep in ("==", ">=", "<=", "~=", "!=", ">", "<", "@"):
@@ -147,7 +150,9 @@ def check_imports(ctx: Context) -> None:
         if imp.guarded or top in reported:
             continue
         if resolved is not None:
-            if resolved.startswith("bundle of") and not target.installs_bundles:
+            shipped = resolved.rpartition(": ")[2].split("==")[0]
+            installed = str(canonicalize_name(shipped)) in resolver.pip  # its wheel, pip-installed by a cell
+            if resolved.startswith("bundle of") and not target.installs_bundles and not installed:
                 reported.add(top)
                 ctx.warning(
                     "import",

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import inputs
-from ..errors import KaggleMagicsError, NotFound
+from ..errors import InputError, KaggleMagicsError
 from ..handles import CompetitionRef
 from ..results import Result
 from . import store as storage
@@ -64,7 +64,7 @@ def add_competition(
     layout = inputs.check_layout(layout, "input_layout")
     source = Path(data_dir).expanduser().resolve()
     if not source.is_dir():
-        raise NotFound(
+        raise InputError(
             f"competition data folder {str(data_dir)!r} "
             + ("is a file, not a folder" if source.exists() else "not found"),
             hint="give the folder that holds the competition's files (train.csv, test.csv, ...)",

@@ -42,8 +42,8 @@ USER_NOTE = (
     "Kaggle (the default, --env twin, runs with the image's packages only)"
 )
 
-# Variables a run inherits from the machine: locale, proxies and package-installer settings. Nothing else
-# (no credentials of any kind) reaches the notebook.
+# Variables a run inherits from the machine: locale, proxies and (with internet on) package-installer
+# settings. Nothing else (no credentials of any kind) reaches the notebook.
 _PASS_ENV = (
     "LANG",
     "LANGUAGE",
@@ -61,7 +61,8 @@ _PASS_ENV = (
     "HTTPS_PROXY",
     "NO_PROXY",
 )
-_PASS_PREFIXES = ("LC_", "PIP_", "UV_")
+_PASS_PREFIXES = ("LC_",)
+_INSTALLER_PREFIXES = ("PIP_", "UV_")  # an index or find-links of this machine: Kaggle's offline rerun has none
 
 
 _SECRET_NAME = re.compile(r"TOKEN|KEY|PASSWORD|SECRET|AUTH|CREDENTIAL", re.IGNORECASE)
@@ -256,16 +257,26 @@ def write_kernelspec(folder: Path, venv: Path) -> None:
 
 
 def kernel_env(
-    box: sandbox.Sandbox, venv: Path, path: list[Path] | None = None, variables: dict[str, str] | None = None
+    box: sandbox.Sandbox,
+    venv: Path,
+    path: list[Path] | None = None,
+    variables: dict[str, str] | None = None,
+    *,
+    internet: bool = False,
 ) -> dict[str, str]:
-    """The kernel's whole environment: Kaggle's markers, the box's paths, locale/proxy/installer settings
-    from the machine, and nothing else. ``path``: more folders for PATH, after the venv's; ``variables``: what
-    the run's environment adds (:attr:`KernelEnv.variables`)."""
+    """The kernel's whole environment: Kaggle's markers, the box's paths, locale/proxy settings from the
+    machine, and nothing else. ``path``: more folders for PATH, after the venv's; ``variables``: what the run's
+    environment adds (:attr:`KernelEnv.variables`). With ``internet`` the machine's pip and uv settings (its
+    index, a mirror) pass too; without it they do not, and pip reads no configuration file: an index or
+    find-links folder of this machine would let ``!pip install`` succeed offline where Kaggle's rerun fails."""
+    passed = _PASS_PREFIXES + (_INSTALLER_PREFIXES if internet else ())
     env = {
         k: v
         for k, v in os.environ.items()
-        if (k in _PASS_ENV or k.startswith(_PASS_PREFIXES)) and not carries_secret(k, v)
+        if (k in _PASS_ENV or k.startswith(passed)) and not carries_secret(k, v)
     }
+    if not internet:
+        env["PIP_CONFIG_FILE"] = os.devnull  # the machine's /etc/pip.conf is visible in the box
     home = f"{box.tmp_dir}/home"
     env.update(
         PATH=os.pathsep.join([str(venv / "bin"), *(str(p) for p in path or []), *_SYSTEM_PATH]),

@@ -195,7 +195,8 @@ def supervise(
         for note in notes:
             log.append({"stream_name": "stderr", "time": 0.0, "data": f"[kaggle-magics] {note}\n"})
         environment.write_kernelspec(scratch / "kernels", venv)
-        write_json(run_dir / "env.json", environment.kernel_env(box, venv, kernel.path, kernel.variables))
+        kernel_env = environment.kernel_env(box, venv, kernel.path, kernel.variables, internet=spec.internet)
+        write_json(run_dir / "env.json", kernel_env)
         (run_dir / "events.jsonl").write_bytes(b"")
         argv = [
             *box.argv,
@@ -208,7 +209,7 @@ def supervise(
             repr(t0),
         ]
         env = {
-            **environment.kernel_env(box, venv, kernel.path, kernel.variables),
+            **kernel_env,
             "PYTHONPATH": environment.package_parent() or os.environ.get("PYTHONPATH", ""),
             "JUPYTER_PLATFORM_DIRS": "1",
             "PATH": os.environ.get("PATH", os.defpath),
