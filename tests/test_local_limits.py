@@ -33,6 +33,17 @@ def test_each_machine_shape_has_kaggles_limits() -> None:
     assert Limits.from_json(asked.to_json()) == asked
 
 
+def test_a_competition_kernel_gets_the_scoring_reruns_session() -> None:
+    """Kaggle scores a code competition by rerunning the notebook within the competition's limit (typically
+    9 h), not the 12 h of an interactive session: a 10 h notebook must fail its rehearsal."""
+    scored = Limits.for_shape(None, competition=True)
+    assert scored.timeout == 9 * 3600 and str(scored).endswith("session 9 h (a competition's scoring rerun)")
+    assert Limits.for_shape("Tpu1VmV38", competition=True).timeout == 9 * 3600
+    given = Limits.for_shape(None, competition=True, timeout=600)
+    assert given.timeout == 600 and "rerun" not in str(given)
+    assert Limits.from_json(scored.to_json()) == scored
+
+
 @pytest.mark.parametrize(
     ("count", "text"),
     [(0, "0 bytes"), (2048, "2 KB"), (int(1.6 * GB), "1.6 GB"), (20 * GB, "20 GB"), (340 * 2**20, "340 MB")],

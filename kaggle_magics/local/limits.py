@@ -18,6 +18,7 @@ from typing import Any
 GB = 1 << 30  # Kaggle's "GB" of memory and disk
 WORKING_GB = 20
 SESSION_HOURS = 12
+RERUN_HOURS = 9  # a code competition's scoring rerun, typically (some competitions set less)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class Limits:
     working: int  # bytes of /kaggle/working
     timeout: int  # seconds
     memory_flag: bool = False  # set by --memory rather than by the machine
+    rerun: bool = False  # the session is a competition's scoring rerun's, not an interactive one's
 
     @classmethod
     def for_shape(
@@ -71,9 +73,14 @@ class Limits:
         timeout: int | None = None,
         cpus: int | None = None,
         working_gb: float | None = None,
+        competition: bool = False,
     ) -> Limits:
-        """The limits of ``shape``'s machine; each keyword replaces one of them."""
+        """The limits of ``shape``'s machine; each keyword replaces one of them. A ``competition`` kernel is
+        rehearsed as Kaggle scores it: its session is the scoring rerun's (9 h, not 12 h), unless ``timeout``."""
         box, _ = machine(shape)
+        rerun = competition and not timeout
+        if rerun:
+            timeout = int(min(box.session_hours, RERUN_HOURS) * 3600)
         memory = memory_gb if memory_gb is not None else box.memory_gb
         return cls(
             machine=box.label,
@@ -82,6 +89,7 @@ class Limits:
             working=int((working_gb if working_gb is not None else WORKING_GB) * GB),
             timeout=timeout or int(box.session_hours * 3600),
             memory_flag=memory_gb is not None,
+            rerun=rerun,
         )
 
     @classmethod
@@ -98,6 +106,7 @@ class Limits:
         return (
             f"{self.machine}: {size(self.memory)} of memory{' (--memory)' if self.memory_flag else ''}, "
             f"{self.cpus} CPUs, /kaggle/working {size(self.working)}, session {duration(self.timeout)}"
+            + (" (a competition's scoring rerun)" if self.rerun else "")
         )
 
 

@@ -94,7 +94,10 @@ def prepare(
             "--hidden-test replaces a competition's test files, but no competition is attached",
             hint="attach it with --competition SLUG (or competition_sources in kernel-metadata.json)",
         )
-    limits = Limits.for_shape(shape, memory_gb=memory_gb, timeout=timeout, cpus=cpus, working_gb=working_gb)
+    limits = Limits.for_shape(
+        shape, memory_gb=memory_gb, timeout=timeout, cpus=cpus, working_gb=working_gb,
+        competition=bool(sources.competitions),
+    )  # fmt: skip
     spec = RunSpec(
         name=name,
         kernel_type=kernel_type,
