@@ -248,3 +248,20 @@ def test_kaggles_python_decides_what_this_one_cannot_parse(tmp_path: Path, capsy
         assert what[2] == ("warning", what[2][1]) and "is Python 3.12 syntax, which Kaggle runs" in what[2][1]
         assert what[4][0] == "warning"
     assert code == 1
+
+
+def test_the_command_lines_check_does_not_compile_jsonschemas_iri_grammars(tmp_path: Path) -> None:
+    """JupyterLab installs rfc3987-syntax (jsonschema's format extra), whose import compiles 38 grammars (~0.8 s)
+    when nbformat's validation imports jsonschema: a pre-commit hook or a CI step would pay it on every call."""
+    import importlib.util
+    import subprocess
+
+    if importlib.util.find_spec("rfc3987_syntax") is None:
+        pytest.skip("rfc3987-syntax is not installed: nothing to avoid")  # a failure in CI (tests/requires.py)
+    path = write_notebook(tmp_path / "sub.ipynb", ["import pandas"])
+    probe = (
+        "import sys\nfrom kaggle_magics.cli import main\ncode = main(['check', sys.argv[1]])\n"
+        "print(code, sys.modules.get('rfc3987_syntax'), 'jsonschema' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip().splitlines()[-1] == "0 None True", done.stdout + done.stderr
