@@ -238,6 +238,7 @@ def test_every_result_reads_as_its_text_in_a_terminal() -> None:
         (["install", "tabulate>=", "--from", "BUNDLE"], "error: 'tabulate>=' is not a requirement: Expected"),
         (["install", "tabulate", "--from", "nope"], "error: --from nope: no such folder"),
         (["freeze", "tabulate", "--find-links", "nope", "--dest", "deps"], "error: --find-links nope: no such"),
+        (["freeze", "--dest", "deps"], "error: nothing to freeze"),
     ],
 )
 def test_a_requirement_given_wrong_is_bad_input(

@@ -120,7 +120,7 @@ def freeze(
     reqs = [r.strip() for r in requirements if r and r.strip()]
     files = [Path(f) for f in requirement_files]
     if not reqs and not files and not dirs:
-        raise BundleError(
+        raise BundleInputError(
             "nothing to freeze", hint="name requirements, a requirements file (-r) or --dir PATH"
         )
     check_requirements(reqs)
