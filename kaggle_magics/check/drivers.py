@@ -47,9 +47,10 @@ def check_driver(
     pushed: list[FileReport] = []
     current = copy.deepcopy(defaults)
     for index, source in cells:
-        _apply_config(source, current)
-        if source.lstrip().startswith("%%kaggle_sub"):
+        if source.lstrip().startswith("%%kaggle_sub"):  # its body is the submission's code, not the driver's
             pushed.append(_check_sub_cell(path, index, source.lstrip(), options, current))
+        else:
+            _apply_config(source, current)
     own.notes.append(
         f"it uses {', '.join(magics)}: not checked as a submission; "
         + (f"its {len(pushed)} %%kaggle_sub cell(s) are, each as the kernel it pushes" if pushed
