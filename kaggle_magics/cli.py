@@ -89,21 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
     local = verbs.add_parser("local", help="manage the embedded local Kaggle", description="the embedded local Kaggle")
     things = local.add_subparsers(dest="thing", metavar="THING")
     competition = things.add_parser("competition", help="local competitions", description="local competitions")
-    actions = competition.add_subparsers(dest="action", metavar="ACTION")
-    for name, (summary, specs, handler) in LOCAL_COMPETITION_VERBS.items():
-        verb = actions.add_parser(name, help=summary, description=summary)
-        opts.add_to_parser(verb, specs)
-        verb.set_defaults(handler=handler)
-        handlers[handler] = verb
     image = things.add_parser(
         "image", help="the image twins local runs execute in", description="Kaggle's image, as local runs get it"
     )
-    image_actions = image.add_subparsers(dest="action", metavar="ACTION")
-    for name, (summary, specs, handler) in LOCAL_IMAGE_VERBS.items():
-        verb = image_actions.add_parser(name, help=summary, description=summary)
-        opts.add_to_parser(verb, specs)
-        verb.set_defaults(handler=handler)
-        handlers[handler] = verb
+    for group, verbs_of_group in ((competition, LOCAL_COMPETITION_VERBS), (image, LOCAL_IMAGE_VERBS)):
+        actions = group.add_subparsers(dest="action", metavar="ACTION")
+        for name, (summary, specs, handler) in verbs_of_group.items():
+            verb = actions.add_parser(name, help=summary, description=summary)
+            opts.add_to_parser(verb, specs)
+            verb.set_defaults(handler=handler)
+            handlers[handler] = verb
     parser.handlers = handlers
     return parser
 
