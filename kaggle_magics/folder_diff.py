@@ -13,9 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .bundle.cell import INSTALL_MARK
 from .metadata import KERNEL_METADATA
-
-INSTALL_MARK = "# Install the attached dependency bundles offline"
 
 
 def _read_json(path: Path) -> Any:

@@ -169,7 +169,7 @@ def _parse(source: str) -> tuple[ast.Module | None, str | None]:
     except SyntaxError:
         pass
     error = None
-    for text in (source, _assignments(source)):
+    for text in dict.fromkeys((source, _assignments(source))):  # the second only when it differs
         try:
             transformed = _transformer().transform_cell(text)
             return ast.parse(transformed), None

@@ -10,6 +10,7 @@ A snapshot is a text file in ``pip freeze`` format (``name==version`` lines, ``#
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata as md
 import os
 import platform
@@ -147,3 +148,26 @@ def shipped_base() -> BaseSnapshot:
     snapshot = read_base(path)
     snapshot.source = SHIPPED_DESCRIPTION
     return snapshot
+
+
+@functools.lru_cache(maxsize=8)
+def _read_base(path: str, mtime: int, size: int) -> BaseSnapshot:
+    return read_base(path)
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped() -> BaseSnapshot:
+    return shipped_base()
+
+
+def load_base(path: str | os.PathLike[str] | None) -> BaseSnapshot:
+    """A base snapshot file, else the shipped image list, cached: a file is read again only when it changes
+    (the check, the image twin and the build of twins all read it). Callers must not change what it returns."""
+    if not path:
+        return _shipped()
+    where = Path(path).expanduser()
+    try:
+        stat = where.stat()
+    except OSError:
+        return read_base(where)  # raises the clear error
+    return _read_base(str(where), stat.st_mtime_ns, stat.st_size)

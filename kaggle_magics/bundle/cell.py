@@ -27,8 +27,9 @@ from .manifest import MANIFEST_NAME
 
 SEARCH_DEPTH = 8  # folders below the input root a bundle may be in: models/<o>/<m>/<f>/<v>/<n>/kaggle_deps is 7
 
-_TEMPLATE = """\
-# Install the attached dependency bundles offline (kaggle-magics bundle installer; needs no internet).
+INSTALL_MARK = "# Install the attached dependency bundles offline"  # how convert --check knows the cell
+
+_TEMPLATE = INSTALL_MARK + """ (kaggle-magics bundle installer; needs no internet).
 import glob, importlib, os, re, subprocess, sys
 
 _root = os.environ.get("KAGGLE_MAGICS_INPUT_ROOT", "/kaggle/input")

@@ -13,7 +13,6 @@ says so as a warning, never as an error.
 from __future__ import annotations
 
 import functools
-import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from .. import inputs
-from ..bundle.base import BaseSnapshot, read_base, shipped_base
+from ..bundle.base import BaseSnapshot
 from ..errors import ConfigError, KaggleMagicsError
 from ..metadata import KernelMetadata
 from ..scan import modules_in
@@ -30,27 +29,6 @@ from .findings import Source
 DEFAULT_PYTHON = "3.12"
 
 
-@functools.lru_cache(maxsize=8)
-def _read_base(path: str, mtime: int, size: int) -> BaseSnapshot:
-    return read_base(path)
-
-
-@functools.lru_cache(maxsize=1)
-def _shipped() -> BaseSnapshot:
-    return shipped_base()
-
-
-def load_base(path: str | os.PathLike[str] | None) -> BaseSnapshot:
-    """The base the check compares imports with: a snapshot file, else the shipped image list (cached: the
-    snapshot is read again only when the file changes)."""
-    if not path:
-        return _shipped()
-    where = Path(path).expanduser()
-    try:
-        stat = where.stat()
-    except OSError:
-        return read_base(where)  # raises the clear error
-    return _read_base(str(where), stat.st_mtime_ns, stat.st_size)
 
 
 @dataclass

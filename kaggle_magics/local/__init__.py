@@ -16,7 +16,6 @@ One module per part:
 ``runner``         the supervisor: prepares a run, starts the executor in the sandbox, enforces the timeout
 ``executor``       inside the sandbox: the notebook executed with nbclient, reported as events
 ``monitor``        inside the sandbox: the kernel's memory and /kaggle/working watched, the limits enforced
-``environment``    the kernel's Python environment and variables
 ``environment``    the kernel's Python environment (the image twin, or ``--env user``) and variables
 ``image``          the image twin: what Kaggle's image would give this notebook, cached per package set
 ``image_build``    building an image twin with uv, from the user's configured index
