@@ -265,3 +265,11 @@ def test_the_command_lines_check_does_not_compile_jsonschemas_iri_grammars(tmp_p
     )
     done = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip().splitlines()[-1] == "0 None True", done.stdout + done.stderr
+
+
+def test_a_uv_pip_install_magic_provides_what_it_installs(tmp_path: Path, capsys) -> None:
+    """%uv pip install X with the internet on installs X, as %pip install X does: its import is no error."""
+    for magic in ("%pip install", "%uv pip install"):
+        path = write_notebook(tmp_path / "nb.ipynb", [f"{magic} polarsx\nimport polarsx"])
+        code, report = run_check(capsys, str(path), "--internet")
+        assert code == 0 and report["files"][0]["findings"] == [], (magic, report["files"][0]["findings"])

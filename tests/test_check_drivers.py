@@ -69,3 +69,16 @@ def test_a_deps_notebook_that_runs_on_kaggle_is_still_checked_as_one(
     code, report = run_check(capsys, str(path))
     (only,) = report["files"]
     assert only["kind"] == "notebook" and code == 1  # no internet given, no kaggle-magics installed first
+
+
+def test_the_pushed_cells_are_checked_against_the_checks_own_base(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--base (and the input root, the bundles) hold for the kernels a driver pushes, as for any file."""
+    base = tmp_path / "kaggle-base.txt"
+    base.write_text("pandas==2.2.3\nipykernel==6.17.1\n")
+    path = write_notebook(tmp_path / "driver.ipynb", ["%%kaggle_sub --id me/offline\nimport pandas\nimport polars"])
+    code, report = run_check(capsys, str(path), "--base", str(base))
+    driver, pushed = report["files"]
+    assert pushed["base"] == driver["base"] and str(base) in pushed["base"]
+    assert code == 1 and ("import", "error", None, 3) in verdict(pushed)  # polars: in the shipped list, not here

@@ -140,3 +140,20 @@ def test_after_a_missing_module_the_notes_say_where_it_would_come_from(python: i
     assert missing_module_hints(tmp_path, "ZeroDivisionError: division by zero") == []
     write_json(tmp_path / ENV_FILE, {"env": "user", "notes": []})
     assert missing_module_hints(tmp_path, "ModuleNotFoundError: No module named 'pytest'") == []
+
+
+@pytest.mark.parametrize("layout", ["nested", "flat"])
+def test_a_competitions_data_is_not_code_the_twin_holds_packages_for(
+    python: image.Python, tmp_path: Path, layout: str
+) -> None:
+    """A competition's files (its evaluation package, say) are data: in either layout the twin is the same."""
+    from kaggle_magics import inputs
+
+    data = tmp_path / "comp"
+    (data / "kaggle_evaluation").mkdir(parents=True)
+    (data / "kaggle_evaluation" / "relay.py").write_text("import grpc\nimport catboost\n")
+    mount = inputs.competition_path("some-comp", layout)
+    nb = make_notebook(["import numpy"])
+    plan = image.plan(nb, {mount: data}, shipped_base(), competitions=[mount])
+    assert "catboost" not in plan.requirements and "numpy" in plan.requirements
+    assert plan.key == image.plan(nb, {}, shipped_base()).key

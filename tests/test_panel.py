@@ -151,6 +151,7 @@ def test_the_whole_workflow_from_the_panel(work: Path, bundle_env: Any, isolated
     panel = kernel_panel("", backend="local", context=probe, poll=FAST)
     holder["panel"] = panel
     s = panel.settings
+    panel.join()  # the table is filled in the background
     assert "no kernels pushed" in panel.recent.value
 
     # 1. Freeze requirements (and freeze's own options) into a bundle, with a progress bar.
@@ -239,6 +240,14 @@ def test_an_error_is_one_line_and_a_hint_in_the_output(work: Path) -> None:
 
     click(panel, panel.freeze_button, 10)
     assert streams(panel, "stderr")[0].startswith("error: nothing to freeze")
+    (work / "depot" / "bin").mkdir(parents=True)
+    (work / "depot" / "bin" / "tool").write_text("#!/bin/sh\necho hi\n")
+    panel.settings.requirements.value = f"--dir {work / 'depot'}\n"  # a folder alone is something to freeze
+    panel.settings.deps_dest.value = str(work / "depot-bundle")
+    click(panel, panel.freeze_button, 60)
+    assert streams(panel, "stderr") == [], panel.text()
+    assert any(p.name.startswith("depot") for p in (work / "depot-bundle").iterdir())
+    panel.settings.requirements.value = ""
     click(panel, panel.push_button, 10)
     assert streams(panel, "stderr")[0].startswith("error: nothing to push")
 

@@ -10,6 +10,7 @@ import ast
 import copy
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from ..config import ProjectDefaults
@@ -39,8 +40,8 @@ def driving_magics(cells: Sequence[tuple[int | None, str]]) -> list[str]:
 
 
 def check_driver(
-    path: Path, cells: Sequence[tuple[int | None, str]], magics: list[str], options: object,
-    defaults: ProjectDefaults, settings: Settings,
+    path: Path, cells: Sequence[tuple[int | None, str]], magics: list[str], defaults: ProjectDefaults,
+    settings: Settings,
 ) -> list[FileReport]:  # fmt: skip
     """The driver notebook's own report (a note: not a submission), then one per ``%%kaggle_sub`` cell."""
     own = FileReport(path=str(path), kind=DRIVER, base=settings.base.source)
@@ -48,7 +49,7 @@ def check_driver(
     current = copy.deepcopy(defaults)
     for index, source in cells:
         if source.lstrip().startswith("%%kaggle_sub"):  # its body is the submission's code, not the driver's
-            pushed.append(_check_sub_cell(path, index, source.lstrip(), options, current))
+            pushed.append(_check_sub_cell(path, index, source.lstrip(), settings, current))
         else:
             _apply_config(source, current)
     own.notes.append(
@@ -74,8 +75,10 @@ def _apply_config(source: str, defaults: ProjectDefaults) -> None:
 
 
 def _check_sub_cell(
-    path: Path, index: int | None, source: str, options: object, defaults: ProjectDefaults
+    path: Path, index: int | None, source: str, settings: Settings, defaults: ProjectDefaults
 ) -> FileReport:
+    """The kernel a ``%%kaggle_sub`` cell pushes, checked as push checks it: the check's settings (its base,
+    input root, bundles), with the layout and the local store the cell's own options and ``%config`` give."""
     from IPython.core.error import UsageError
 
     from ..magics import KaggleMagics, parse_argstring
@@ -92,10 +95,8 @@ def _check_sub_cell(
         cell = kernel_options(ns).with_defaults(defaults)
         ref = kernel_ref(cell, defaults)
         meta, _notes = build_metadata(cell, ref, f"{ref.slug}.ipynb")
-        settings = make_settings(
-            defaults, base=getattr(options, "base", None), layout=cell.input_layout, backend=cell.backend,
-            store=getattr(options, "store", None),
-        )  # fmt: skip
+        own = make_settings(defaults, layout=cell.input_layout, backend=cell.backend)
+        settings = replace(settings, layout=own.layout, store=settings.store or own.store)
     except (KaggleMagicsError, UsageError) as exc:  # what the magic would refuse before any push
         what = getattr(exc, "message", None) or str(exc)
         fix = getattr(exc, "hint", None) or "fix the magic's line"

@@ -115,10 +115,9 @@ def _pip_installed(ctx: Context) -> dict[str, str]:
 
     found: dict[str, str] = {}
     for command in ctx.commands():
-        text = command.text[4:] if command.kind == "magic" and command.magic in ("pip", "uv") else command.text
         if command.kind == "magic" and command.magic not in ("pip", "uv"):
             continue
-        for pip in read_line(text if command.kind == "shell" else f"pip {text}")[0]:
+        for pip in read_line(command.text)[0]:  # a magic's text is its whole line: "pip install x", "uv pip ..."
             where = f"pip install in {ctx.places.at(command.cell, command.line)['label'] or _cell(command.cell)}"
             for path in pip.local:  # a wheel file installs offline; its name is its distribution's
                 if path.endswith(".whl"):

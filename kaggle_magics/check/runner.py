@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .. import config, inputs
+from ..bundle.base import load_base
 from ..config import ProjectDefaults
 from ..errors import ConfigError, KaggleMagicsError
 from ..metadata import KernelMetadata
@@ -25,7 +26,7 @@ from .metadata import bare_metadata, kernelspec_findings, read_folder
 from .outputs import check_submission
 from .paths import check_paths as check_input_paths
 from .syntax import check_syntax
-from .target import Settings, Target, build_target, bundle_folders, load_base, mounted_sources
+from .target import Settings, Target, build_target, bundle_folders, mounted_sources
 
 
 @contextmanager
@@ -119,7 +120,7 @@ def check_unit(unit: Unit, options: object, defaults: ProjectDefaults, settings:
         code = read_code(unit.code)
         magics = [] if code.problem else driving_magics(code.cells)
         if magics:
-            return check_driver(unit.path, code.cells, magics, options, defaults, settings)
+            return check_driver(unit.path, code.cells, magics, defaults, settings)
         return [_check_unit(unit, options, defaults, settings, code)]
     return [_check_unit(unit, options, defaults, settings, None)]
 

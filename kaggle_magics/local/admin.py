@@ -233,6 +233,7 @@ def build_images(
     """Build (while online) the image twins of ``paths`` (kernel folders, notebooks, .py files; their
     attached sources are read from the local store), so that their local runs need no index; without
     ``paths``, the twin of a notebook that imports nothing (the kernel machinery)."""
+    from ..inputs import competition_path
     from .backend import LocalBackend
     from .image import choose_base, ensure, plan
     from .image_build import Index
@@ -245,7 +246,7 @@ def build_images(
         index = Index(index_url=index_url, find_links=links, no_index=no_index)
     backend = LocalBackend(store)
     result = ImageTwins(base=snapshot.source)
-    targets: list[tuple[str, Any, dict[str, Path]]] = []
+    targets: list[tuple[str, Any, dict[str, Path], list[str]]] = []
     for text in paths or ():
         runnable = read_runnable(text)
         sources = runnable.sources
@@ -256,11 +257,12 @@ def build_images(
         code: Any = runnable.code
         if runnable.kernel_type == "script":
             code = {"cells": [{"cell_type": "code", "source": runnable.code}]}
-        targets.append((str(text), code, inputs))
+        competitions = [competition_path(CompetitionRef.parse(c).slug) for c in sources["competitions"]]
+        targets.append((str(text), code, inputs, competitions))
     if not targets:
-        targets.append(("the kernel alone", {"cells": []}, {}))
-    for name, code, inputs in targets:
-        wanted = plan(code, inputs, snapshot)
+        targets.append(("the kernel alone", {"cells": []}, {}, []))
+    for name, code, inputs, competitions in targets:
+        wanted = plan(code, inputs, snapshot, competitions=competitions)
         twin = ensure(wanted, say=say, index=index, rebuild=rebuild, deep=True)
         packages = [f"{n}=={v}" for n, v in sorted(wanted.requirements.items()) if n in wanted.imported]
         result.twins.append(

@@ -110,8 +110,9 @@ def prepare(run_dir: Path, choice: Choice, *, say: Callable[[str], None] | None 
     spec = RunSpec.load(run_dir)
     base = image.choose_base(choice.base)
     plan = image.plan(
-        (run_dir / "source.ipynb").read_text(encoding="utf-8"), {k: Path(v) for k, v in spec.inputs.items()}, base
-    )
+        (run_dir / "source.ipynb").read_text(encoding="utf-8"), {k: Path(v) for k, v in spec.inputs.items()}, base,
+        competitions=spec.competitions,
+    )  # fmt: skip
     twin = image.ensure(plan, say=say)
     notes = [*plan.notes, *twin.notes]
     write_json(run_dir / ENV_FILE, {"env": "twin", "plan": plan.to_json(), "image": str(twin.path), "notes": notes})

@@ -27,7 +27,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from .. import config, modules, scan
-from ..bundle.base import BaseSnapshot, read_base, shipped_base
+from ..bundle.base import BaseSnapshot, load_base
 from ..errors import ImageError
 from .interpreters import KAGGLE_PYTHON, Python, choose_python
 
@@ -122,7 +122,7 @@ def cache_root() -> Path:
 # -- which packages ---------------------------------------------------------------------------------------
 def choose_base(base: str | os.PathLike[str] | None) -> BaseSnapshot:
     """The base snapshot a twin is made of: the file given, else Kaggle's image list shipped in the package."""
-    return read_base(base) if base else shipped_base()
+    return load_base(base)
 
 
 def _wheel_projects(inputs: Mapping[str, Path]) -> set[str]:
@@ -142,7 +142,12 @@ def _wheel_projects(inputs: Mapping[str, Path]) -> set[str]:
     return found
 
 
-def _left_out_by_bundles(inputs: Mapping[str, Path]) -> dict[str, str]:
+def _competition(name: str, competitions: Collection[str]) -> bool:
+    """Whether the input mounted at ``name`` is (or is under) a competition's data, in either layout."""
+    return any(name == c or name.startswith(f"{c}/") for c in competitions)
+
+
+def _left_out_by_bundles(inputs: Mapping[str, Path], competitions: Collection[str]) -> dict[str, str]:
     """What the bundles among the attached inputs left out because the image has it (their wheels need it):
     distribution -> where that bundle is attached. A manifest that does not read is the install's to report."""
     from ..bundle.manifest import find_manifests, read_manifest
@@ -150,7 +155,7 @@ def _left_out_by_bundles(inputs: Mapping[str, Path]) -> dict[str, str]:
 
     found: dict[str, str] = {}
     for name, folder in sorted(inputs.items()):
-        if name.startswith("competitions/"):
+        if _competition(name, competitions):
             continue
         for where in find_manifests(Path(folder), max_depth=3):
             try:
@@ -163,10 +168,13 @@ def _left_out_by_bundles(inputs: Mapping[str, Path]) -> dict[str, str]:
     return found
 
 
-def plan(notebook: Any, inputs: Mapping[str, Path], base: BaseSnapshot) -> Plan:
+def plan(
+    notebook: Any, inputs: Mapping[str, Path], base: BaseSnapshot, *, competitions: Collection[str] = ()
+) -> Plan:
     """The twin of ``notebook`` (nbformat node, JSON text or dict) with ``inputs`` attached (path under the
-    input root -> host folder), made of ``base``."""
-    shipped = shipped_base()
+    input root -> host folder), made of ``base``; ``competitions`` are the competitions' mount paths among
+    ``inputs`` (their data is not code the notebook imports)."""
+    shipped = load_base(None)
     python, notes = choose_python(_minor(base.python) or KAGGLE_PYTHON)
     constraints = {**shipped.packages, **base.packages}
     requirements = {name: constraints[name] for name in KERNEL_MACHINERY if name in constraints}
@@ -177,7 +185,7 @@ def plan(notebook: Any, inputs: Mapping[str, Path], base: BaseSnapshot) -> Plan:
     attached: list[scan.Import] = []
     budget = _ATTACHED_FILES_LIMIT
     for name, folder in sorted(inputs.items()):
-        if name.startswith("competitions/") or budget <= 0:
+        if _competition(name, competitions) or budget <= 0:
             continue
         files = scan.scan_python_files(Path(folder), limit=budget)
         budget -= len({i.path for i in files})
@@ -206,7 +214,7 @@ def plan(notebook: Any, inputs: Mapping[str, Path], base: BaseSnapshot) -> Plan:
                 unknown.append(f"{top} ({where})")
         else:
             unknown_attached.add(top)
-    for dist, where in _left_out_by_bundles(inputs).items():
+    for dist, where in _left_out_by_bundles(inputs, competitions).items():
         if dist in base.packages:  # the image has it, so the bundle does not: the twin must, as the image does
             requirements.setdefault(dist, base.packages[dist])
             imported.setdefault(dist, f"a requirement of the bundle attached at {where}")
@@ -333,6 +341,3 @@ def set_writable(path: Path, writable: bool) -> None:
         mode = os.stat(folder).st_mode
         os.chmod(folder, (mode | 0o200) if writable else (mode & ~0o222))
 
-
-def paths_of(envs: Iterable[ImageEnv]) -> list[Path]:
-    return [p for env in envs for p in env.read_only_paths()]

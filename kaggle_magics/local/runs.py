@@ -149,6 +149,7 @@ class RunSpec:
     input_layout: str = DEFAULT_LAYOUT
     limits: dict[str, Any] = field(default_factory=dict)  # limits.Limits.to_json()
     scoring: dict[str, Any] = field(default_factory=dict)  # scorer.Scoring.to_json(), for competition kernels
+    competitions: list[str] = field(default_factory=list)  # the competitions' mount paths among ``inputs``
 
     @classmethod
     def load(cls, run_dir: Path) -> RunSpec:

@@ -109,6 +109,7 @@ def prepare(
         input_layout=layout,
         limits=limits.to_json(),
         scoring=scoring.to_json() if scoring else {},
+        competitions=[inputs.competition_path(CompetitionRef.parse(c).slug, layout) for c in sources.competitions],
     )
     return Prepared(spec, resolved, notes)
 

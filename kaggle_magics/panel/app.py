@@ -127,7 +127,9 @@ def make_panel_class(widgets: Any) -> type:
                 ]
             )
             self.add_class("kaggle-magics-panel")
-            self._refresh_recent()
+            # In the background: each row asks the backend for a status, which may wait on a slow network.
+            self._refresher = threading.Thread(target=self._refresh_recent, name="kaggle-panel-recent", daemon=True)
+            self._refresher.start()
 
         # -- running an action in the background --------------------------------------------------------
         def _ctx(self) -> Any:
@@ -194,6 +196,7 @@ def make_panel_class(widgets: Any) -> type:
 
         def join(self, timeout: float | None = None) -> bool:
             """Block until the running action ends (scripts and tests); True when nothing runs any more."""
+            self._refresher.join(timeout)
             worker = self._worker
             if worker is not None:
                 worker.join(timeout)
@@ -240,12 +243,12 @@ def make_panel_class(widgets: Any) -> type:
         def _freeze(self) -> Any:
             from .. import verbs
 
-            argv = self.settings.freeze_argv()
-            if argv[-1] == "--" and "-r" not in argv and "--requirement" not in argv:
+            ns = parse_verb_arguments(opts.FREEZE, self.settings.freeze_argv())
+            if not (ns.requirements or ns.requirement_files or ns.dirs):  # freeze's own rule, in the panel's words
                 raise KaggleMagicsError(
                     "nothing to freeze", hint="write the requirements in the box, one per line (polars, x==1.2)"
                 )
-            return verbs.freeze(parse_verb_arguments(opts.FREEZE, argv), self._ctx())
+            return verbs.freeze(ns, self._ctx())
 
         def _push(self, dry_run: bool = False) -> Any:
             from .. import verbs
